@@ -1,0 +1,55 @@
+"""The `lircdepth` command line: one program, one subcommand per job.
+
+Each subcommand lives in its own module exposing `add_arguments(parser)` and
+`run(args) -> int`; modules are imported only when their subcommand runs, so
+`lircdepth --help` is fast and the core never imports ROS unless a ROS job is asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("lircdepth.synth.cli", "generate a synthetic dataset in nuScenes format"),
+    "prepare": ("lircdepth.data.prepare_cli", "derive training data from a nuScenes dataroot"),
+    "train": ("lircdepth.training.cli", "train the teacher (CaFNet) or the student (LiRCDepth)"),
+    "evaluate": ("lircdepth.training.evaluate_cli", "score a checkpoint at 50/70/80 m"),
+    "export": ("lircdepth.inference.export_cli", "export a checkpoint to ONNX"),
+    "bench": ("lircdepth.bench_cli", "run the speed benchmarks"),
+    "bag": ("lircdepth_ros.bag.cli", "nuScenes -> ROS 2 bags, replay, online scoring"),
+    "demo": ("lircdepth.demo", "the end-to-end demo on the synthetic world"),
+}
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    """Build the parser; only the subcommand named in argv has its module imported."""
+    parser = argparse.ArgumentParser(
+        prog="lircdepth",
+        description="LiRCDepth: radar-camera depth estimation (data, training, "
+        "evaluation, export, ROS 2 bag tools).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        if name == chosen:
+            module = importlib.import_module(module_name)
+            sp = sub.add_parser(
+                name,
+                help=help_text,
+                description=(module.__doc__ or help_text).strip().splitlines()[0],
+                fromfile_prefix_chars="@",
+            )
+            module.add_arguments(sp)
+            sp.set_defaults(_run=module.run)
+        else:
+            sub.add_parser(name, help=help_text)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
+    return int(args._run(args) or 0)

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Create (or refresh) the project's virtual environment at .venv/ with every dependency
+# pinned in requirements.txt, install this repository into it (editable), and build the
+# ROS message packages that are not published as wheels (tf2_msgs).
+# Idempotent: a second run with unchanged requirements only re-checks the install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+venv="$root/.venv"
+python=${PYTHON:-python3}
+
+if [ ! -x "$venv/bin/python" ]; then
+  echo "[setup] creating virtual environment at .venv/"
+  "$python" -m venv "$venv"
+fi
+
+# pip prints one harmless warning per package for this machine's extra local indexes; hide
+# only those lines and keep pip's exit status.
+pip_quiet() { "$venv/bin/python" -m pip "$@" 2> >(grep -v "is ignored: it is neither" >&2); }
+
+stamp="$venv/.lircdepth-requirements.sha256"
+want=$(sha256sum requirements.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "[setup] installing pinned dependencies (requirements.txt); this takes a few minutes the first time"
+  pip_quiet install --quiet --upgrade setuptools wheel
+  pip_quiet install --quiet -r requirements.txt
+  "$venv/bin/python" -c "import torch, torchvision, nuscenes, cv2, rclpy" \
+    || { echo "[setup] dependency install failed" >&2; exit 1; }
+  echo "$want" > "$stamp"
+fi
+
+echo "[setup] installing lircdepth (editable)"
+pip_quiet install --quiet --no-deps --no-build-isolation -e .
+"$venv/bin/python" -c "import lircdepth" || { echo "[setup] lircdepth install failed" >&2; exit 1; }
+
+if [ -x scripts/build_ros_msgs.sh ]; then
+  bash scripts/build_ros_msgs.sh "$venv"
+fi
+echo "[setup] done: $("$venv/bin/python" --version), environment in .venv/"
