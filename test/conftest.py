@@ -1,0 +1,50 @@
+"""Shared fixtures: one small synthetic nuScenes world per test session, built once.
+
+Fixtures import their modules lazily so a broken area fails only the tests that use it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+# Small but model-compatible: 704 x 388 drops 4 top rows to 704 x 384 (both / 32).
+TEST_WIDTH, TEST_HEIGHT = 704, 388
+
+
+@pytest.fixture(scope="session")
+def synth_root(tmp_path_factory) -> Path:
+    """A 3-scene x 4-keyframe synthetic dataroot (v1.0-mini) at test image size."""
+    from lircdepth.synth import SynthConfig, generate
+
+    root = tmp_path_factory.mktemp("synth")
+    generate(root, SynthConfig(scenes=3, keyframes=4, seed=7, width=TEST_WIDTH, height=TEST_HEIGHT))
+    return root
+
+
+@pytest.fixture(scope="session")
+def prepared_root(synth_root, tmp_path_factory) -> Path:
+    """The synthetic world prepared into a derived dataset (small accumulation window)."""
+    from lircdepth.data.prepare import PrepareConfig, prepare
+
+    out = tmp_path_factory.mktemp("prepared")
+    prepare(PrepareConfig(dataroot=synth_root, version="v1.0-mini", out=out, workers=1, accumulate_keyframes=2))
+    return out
+
+
+@pytest.fixture(scope="session")
+def student_checkpoint(tmp_path_factory) -> Path:
+    """A randomly initialised LiRCDepth checkpoint in the project's checkpoint format."""
+    import torch
+
+    from lircdepth.models import build_model
+    from lircdepth.models.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    model = build_model("lircdepth")
+    path = tmp_path_factory.mktemp("ckpt") / "student.pt"
+    save_checkpoint(
+        path, {"arch": "lircdepth", "model_config": {}, "model": model.state_dict(), "global_step": 0}
+    )
+    return path
