@@ -1,0 +1,226 @@
+"""Simulated sensors: a shaded z-buffered camera, a 32-beam lidar and an ARS408-like radar."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lircdepth.geometry import invert_transform, transform_points
+from lircdepth.synth.raycast import GROUND, NOTHING, Hits, cast
+from lircdepth.synth.world import LANE_WIDTH, ROAD_HALF_WIDTH, SIDEWALK_OUTER, Scene, Snapshot
+
+CAMERA_RANGE = 250.0
+LIDAR_RANGE = 70.0
+RADAR_RANGE = 200.0
+SUN = np.array([0.35, 0.45, 0.82]) / np.linalg.norm([0.35, 0.45, 0.82])
+FOG_DISTANCE = 260.0
+
+
+def _hash_noise(ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
+    """Deterministic pseudo-random value in [0, 1) per integer cell (texture noise)."""
+    return np.modf(np.abs(np.sin(ix * 12.9898 + iy * 78.233) * 43758.5453))[0]
+
+
+def _ground_colour(scene: Scene, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Asphalt with lane markings, tiled sidewalk, grass: texture that carries depth cues."""
+    s, lat = scene.road.road_coordinates(x, y)
+    a = np.abs(lat)
+    noise = _hash_noise(np.floor(x * 3), np.floor(y * 3))[:, None]
+    colour = np.empty((len(x), 3))
+    grass = np.array([0.22, 0.38, 0.14]) + (noise - 0.5) * 0.12
+    sidewalk = np.array([0.62, 0.6, 0.57]) + (noise - 0.5) * 0.06
+    sidewalk = np.where((np.mod(s, 1.5) < 0.06)[:, None], sidewalk * 0.7, sidewalk)
+    asphalt = np.array([0.27, 0.27, 0.29]) + (noise - 0.5) * 0.07
+    colour[:] = np.where((a < SIDEWALK_OUTER)[:, None], sidewalk, grass)
+    colour = np.where((a < ROAD_HALF_WIDTH)[:, None], asphalt, colour)
+    dashed = (np.abs(a - LANE_WIDTH) < 0.08) & (np.mod(s, 9.0) < 3.0)
+    edge = np.abs(a - (ROAD_HALF_WIDTH - 0.25)) < 0.08
+    colour[dashed | edge] = (0.92, 0.92, 0.9)
+    colour[a < 0.12] = (0.9, 0.75, 0.2)
+    return colour
+
+
+def _box_colour(boxes: Snapshot, hits: Hits, points: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per-material face patterns (windows, glass, wheels) on the box's base colour."""
+    idx = np.flatnonzero(mask)
+    obj = hits.obj[idx]
+    colour = boxes.colors[obj].copy()
+    centres = boxes.centres[obj]
+    height_in_box = points[idx, 2] - (centres[:, 2] - boxes.sizes[obj, 2] / 2)
+    along = np.hypot(points[idx, 0] - centres[:, 0], points[idx, 1] - centres[:, 1])
+    vertical = hits.face_axis[idx] != 2
+    materials = np.array(boxes.materials)[obj]
+    building = (materials == "building") & vertical
+    window = (
+        building
+        & (np.mod(height_in_box, 3.2) > 1.0)
+        & (np.mod(along, 3.0) > 1.1)
+        & (height_in_box > 1.5)
+    )
+    colour[window] = colour[window] * 0.35 + np.array([0.1, 0.15, 0.25])
+    vehicle = np.isin(materials, ("car", "truck")) & vertical
+    glass = vehicle & (height_in_box > boxes.sizes[obj, 2] * 0.62)
+    colour[glass] = (0.12, 0.14, 0.18)
+    wheels = vehicle & (height_in_box < 0.45)
+    colour[wheels] = (0.05, 0.05, 0.05)
+    return colour
+
+
+def render_camera(
+    scene: Scene,
+    boxes: Snapshot,
+    T_world_from_cam: np.ndarray,
+    camera_matrix: np.ndarray,
+    width: int,
+    height: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Render an RGB uint8 image, its true depth (camera z, 0 = sky) and per-pixel object id.
+
+    The ray through pixel (u, v) is K^-1 [u, v, 1], so the hit parameter t equals the
+    camera depth and a point projecting to (u, v) rounds onto the pixel that saw it.
+    """
+    v, u = np.mgrid[0:height, 0:width]
+    pix = np.stack([u.ravel(), v.ravel(), np.ones(u.size)], axis=1)
+    rays_cam = pix @ np.linalg.inv(camera_matrix).T
+    rotation, origin = T_world_from_cam[:3, :3], T_world_from_cam[:3, 3]
+    rays_world = rays_cam @ rotation.T
+    candidates = _screen_candidates(boxes, T_world_from_cam, camera_matrix, width, height)
+    hits = cast(origin, rays_world, boxes, CAMERA_RANGE, candidates)
+
+    points = origin + hits.t[:, None] * rays_world
+    colour = np.empty((len(rays_world), 3))
+    sky = hits.obj == NOTHING
+    ground = hits.obj == GROUND
+    on_box = hits.obj >= 0
+    colour[ground] = _ground_colour(scene, points[ground, 0], points[ground, 1])
+    colour[on_box] = _box_colour(boxes, hits, points, on_box)
+    light = 0.5 + 0.5 * np.clip(hits.normal @ SUN, 0.0, 1.0)
+    colour *= light[:, None]
+    distance = np.where(sky, 0.0, hits.t * np.linalg.norm(rays_world, axis=1))
+    fog = np.exp(-distance / FOG_DISTANCE)[:, None]
+    colour = colour * fog + scene.sky_color * (1.0 - fog)
+    rows = (v.ravel() / height)[:, None]
+    colour[sky] = scene.sky_color * (0.75 + 0.35 * rows[sky])
+    image = (np.clip(colour, 0, 1) * 255 + 0.5).astype(np.uint8).reshape(height, width, 3)
+    depth = np.where(sky, 0.0, hits.t).astype(np.float32).reshape(height, width)
+    return image, depth, hits.obj.reshape(height, width)
+
+
+def _screen_candidates(
+    boxes: Snapshot,
+    T_world_from_cam: np.ndarray,
+    camera_matrix: np.ndarray,
+    width: int,
+    height: int,
+) -> dict[int, np.ndarray]:
+    """Flattened pixel indices inside each box's projected bounding rectangle."""
+    T_cam_from_world = invert_transform(T_world_from_cam)
+    signs = np.array(
+        [[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], dtype=float
+    )
+    candidates = {}
+    for i in range(len(boxes.centres)):
+        corners_local = signs * boxes.half_extents(i)
+        corners = corners_local @ boxes.box_rotation(i).T + boxes.centres[i]
+        cam = transform_points(T_cam_from_world, corners)
+        if (cam[:, 2] <= 0.05).all():
+            continue
+        if (cam[:, 2] <= 0.05).any():
+            u0, u1, v0, v1 = 0, width, 0, height
+        else:
+            uv = cam @ camera_matrix.T
+            uv = uv[:, :2] / uv[:, 2:3]
+            u0, v0 = np.floor(uv.min(axis=0)).astype(int) - 1
+            u1, v1 = np.ceil(uv.max(axis=0)).astype(int) + 2
+            u0, u1, v0, v1 = max(u0, 0), min(u1, width), max(v0, 0), min(v1, height)
+            if u0 >= u1 or v0 >= v1:
+                continue
+        rows, cols = np.mgrid[v0:v1, u0:u1]
+        candidates[i] = (rows * width + cols).ravel()
+    return candidates
+
+
+def lidar_sweep(
+    boxes: Snapshot, T_world_from_lidar: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """One 32-beam sweep: N x 5 (x, y, z, intensity, ring) in the lidar frame, and hit ids."""
+    elevations = np.deg2rad(np.linspace(-30.67, 10.67, 32))
+    azimuths = np.deg2rad(np.arange(0.0, 360.0, 0.33))
+    el, az = np.meshgrid(elevations, azimuths, indexing="ij")
+    dirs_lidar = np.stack(
+        [np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], -1
+    ).reshape(-1, 3)
+    ring = np.repeat(np.arange(32), len(azimuths))
+    rotation, origin = T_world_from_lidar[:3, :3], T_world_from_lidar[:3, 3]
+    hits = cast(origin, dirs_lidar @ rotation.T, boxes, LIDAR_RANGE)
+    keep = (
+        np.isfinite(hits.t)
+        & (hits.t > 1.0)
+        & (hits.t < LIDAR_RANGE)
+        & (rng.random(len(ring)) > 0.04)
+    )
+    distance = hits.t[keep] + rng.normal(0.0, 0.015, keep.sum())
+    points = dirs_lidar[keep] * distance[:, None]
+    intensity = np.where(hits.obj[keep] == GROUND, 8.0, 35.0) + rng.uniform(0, 20, keep.sum())
+    cloud = np.column_stack([points, intensity, ring[keep]]).astype(np.float32)
+    return cloud, hits.obj[keep]
+
+
+RADAR_FIELDS = ["x", "y", "z", "dyn_prop", "id", "rcs", "vx", "vy", "vx_comp", "vy_comp", "is_quality_valid", "ambig_state", "x_rms", "y_rms", "invalid_state", "pdh0", "vx_rms", "vy_rms"]
+
+
+def radar_sweep(
+    boxes: Snapshot,
+    T_world_from_radar: np.ndarray,
+    sensor_velocity_world: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One ARS408-like sweep: 18 x N fields (devkit order) in the radar frame, and object ids.
+
+    Detections lie in the sensor's horizontal plane (z = 0: no elevation), a few per
+    object, with range/azimuth noise, radial Doppler velocities (raw and ego-compensated),
+    missed detections and clutter.
+    """
+    azimuths = np.deg2rad(np.arange(-60.0, 60.0, 0.25))
+    dirs = np.column_stack([np.cos(azimuths), np.sin(azimuths), np.zeros_like(azimuths)])
+    rotation, origin = T_world_from_radar[:3, :3], T_world_from_radar[:3, 3]
+    hits = cast(origin, dirs @ rotation.T, boxes, RADAR_RANGE, hit_ground=False)
+    chosen: list[int] = []
+    for obj in np.unique(hits.obj[hits.obj >= 0]):
+        rays = np.flatnonzero(hits.obj == obj)
+        wanted = 1 + int(boxes.rcs[obj] > 10) + int(boxes.sizes[obj].max() > 6)
+        if rng.random() < 0.9:
+            chosen += list(rng.choice(rays, size=min(wanted, len(rays)), replace=False))
+    chosen_arr = np.array(sorted(chosen), dtype=np.int64)
+    ranges = hits.t[chosen_arr] + rng.normal(0, 0.15, len(chosen_arr))
+    az = azimuths[chosen_arr] + np.deg2rad(rng.normal(0, 0.3, len(chosen_arr)))
+    objects = hits.obj[chosen_arr]
+    velocities = boxes.velocities[objects] if len(objects) else np.zeros((0, 3))
+    rcs = boxes.rcs[objects] + rng.normal(0, 1.5, len(objects)) if len(objects) else np.zeros(0)
+
+    n_clutter = rng.poisson(3)
+    ranges = np.concatenate([ranges, rng.uniform(5, 80, n_clutter)])
+    az = np.concatenate([az, np.deg2rad(rng.uniform(-50, 50, n_clutter))])
+    velocities = np.concatenate([velocities, np.zeros((n_clutter, 3))])
+    rcs = np.concatenate([rcs, rng.uniform(-10, 0, n_clutter)])
+    objects = np.concatenate([objects, np.full(n_clutter, NOTHING)])
+
+    los = np.column_stack([np.cos(az), np.sin(az), np.zeros_like(az)])
+    v_object = velocities @ rotation  # world -> radar frame
+    v_sensor = rotation.T @ sensor_velocity_world
+    radial_raw = np.sum((v_object - v_sensor) * los, axis=1) + rng.normal(0, 0.1, len(az))
+    radial_comp = np.sum(v_object * los, axis=1) + rng.normal(0, 0.05, len(az))
+    moving = np.linalg.norm(v_object, axis=1) > 0.5
+    dyn_prop = np.where(moving, np.where(radial_comp < 0, 2, 0), 1)
+    n = len(az)
+    fields = np.zeros((18, n))
+    fields[0], fields[1] = ranges * los[:, 0], ranges * los[:, 1]
+    fields[3], fields[4], fields[5] = dyn_prop, np.arange(n), rcs
+    fields[6:8] = (radial_raw[:, None] * los[:, :2]).T
+    fields[8:10] = (radial_comp[:, None] * los[:, :2]).T
+    fields[10], fields[11] = 1, 3
+    fields[12], fields[13] = rng.integers(16, 22, n), rng.integers(3, 8, n)
+    fields[14] = np.where(rng.random(n) < 0.04, 4, 0)
+    fields[15] = np.where(objects == NOTHING, 2, 1)
+    fields[16], fields[17] = rng.integers(2, 6, n), rng.integers(2, 6, n)
+    order = np.argsort(ranges, kind="stable")
+    return fields[:, order], objects[order]
