@@ -11,10 +11,29 @@ from lircdepth.synth.sensors import RADAR_FIELDS
 
 # Sizes and types of the 18 radar fields, exactly as nuScenes' RADAR_* .pcd headers.
 RADAR_SIZES = (4, 4, 4, 1, 2, 4, 4, 4, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1)
-RADAR_TYPES = ["F", "F", "F", "I", "I", "F", "F", "F", "F", "F", "I", "I", "I", "I", "I", "I", "I", "I"]
+RADAR_TYPES = [
+    "F",
+    "F",
+    "F",
+    "I",
+    "I",
+    "F",
+    "F",
+    "F",
+    "F",
+    "F",
+    "I",
+    "I",
+    "I",
+    "I",
+    "I",
+    "I",
+    "I",
+    "I",
+]
 _NUMPY_TYPE = {("F", 4): "<f4", ("I", 1): "i1", ("I", 2): "<i2"}
 RADAR_DTYPE = np.dtype(
-    [(n, _NUMPY_TYPE[t, s]) for n, t, s in zip(RADAR_FIELDS, RADAR_TYPES, RADAR_SIZES)]
+    [(n, _NUMPY_TYPE[t, s]) for n, t, s in zip(RADAR_FIELDS, RADAR_TYPES, RADAR_SIZES, strict=True)]
 )
 
 

@@ -296,18 +296,18 @@ class SceneWriter:
                         "num_radar_pts": n_radar,
                     }
                 )
-        for i, annotations in sorted(per_instance.items()):
-            tables.link_chain(annotations)
-            rows["sample_annotation"] += annotations
+        for i, instance_annotations in sorted(per_instance.items()):
+            tables.link_chain(instance_annotations)
+            rows["sample_annotation"] += instance_annotations
             rows["instance"].append(
                 {
                     "token": self.token("instance", i),
                     "category_token": self.tokens(
                         "category", KINDS[self.scene.agents[i].kind].category
                     ),
-                    "nbr_annotations": len(annotations),
-                    "first_annotation_token": annotations[0]["token"],
-                    "last_annotation_token": annotations[-1]["token"],
+                    "nbr_annotations": len(instance_annotations),
+                    "first_annotation_token": instance_annotations[0]["token"],
+                    "last_annotation_token": instance_annotations[-1]["token"],
                 }
             )
 

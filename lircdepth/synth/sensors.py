@@ -165,7 +165,26 @@ def lidar_sweep(
     return cloud, hits.obj[keep]
 
 
-RADAR_FIELDS = ["x", "y", "z", "dyn_prop", "id", "rcs", "vx", "vy", "vx_comp", "vy_comp", "is_quality_valid", "ambig_state", "x_rms", "y_rms", "invalid_state", "pdh0", "vx_rms", "vy_rms"]
+RADAR_FIELDS = [
+    "x",
+    "y",
+    "z",
+    "dyn_prop",
+    "id",
+    "rcs",
+    "vx",
+    "vy",
+    "vx_comp",
+    "vy_comp",
+    "is_quality_valid",
+    "ambig_state",
+    "x_rms",
+    "y_rms",
+    "invalid_state",
+    "pdh0",
+    "vx_rms",
+    "vy_rms",
+]
 
 
 def radar_sweep(
