@@ -179,3 +179,14 @@ def project_radar(
     """N x 6 (u, v, depth, rcs, vx, vy) from camera-frame radar points and N x 3 features."""
     uv, depth = project_points(points_cam, camera_matrix)
     return np.column_stack([uv, depth, np.asarray(features, dtype=np.float64)])
+
+
+def backproject_depth(depth_map: np.ndarray, camera_matrix: np.ndarray) -> np.ndarray:
+    """H x W x 3 camera-frame points of a depth map (inverse of `project_points`); depth 0 -> 0."""
+    height, width = depth_map.shape
+    fx, fy = camera_matrix[0, 0], camera_matrix[1, 1]
+    cx, cy = camera_matrix[0, 2], camera_matrix[1, 2]
+    z = np.asarray(depth_map, dtype=np.float32)
+    x = (np.arange(width, dtype=np.float32)[None, :] - cx) / fx * z
+    y = (np.arange(height, dtype=np.float32)[:, None] - cy) / fy * z
+    return np.stack([x, y, z], axis=-1)

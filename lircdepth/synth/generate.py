@@ -20,8 +20,7 @@ from lircdepth.synth.config import (
     camera_matrix,
     sensor_rig,
 )
-from lircdepth.synth.raycast import cast
-from lircdepth.synth.sensors import CAMERA_RANGE, lidar_sweep, radar_sweep, render_camera
+from lircdepth.synth.sensors import lidar_sweep, radar_sweep, render_camera, unoccluded_pixels
 from lircdepth.synth.world import KINDS, Scene, Snapshot, build_scene, snapshot
 
 EPOCH_US = 1_532_402_927_000_000
@@ -77,33 +76,21 @@ def _frame_schedule(keyframes: int, camera_sweeps: bool) -> list[Frame]:
     return frames
 
 
-def _ego_transform(scene: Scene, t: float) -> np.ndarray:
+def ego_transform(scene: Scene, t: float) -> np.ndarray:
     position, yaw = scene.ego_pose(t)
     return make_transform([np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)], position)
 
 
 def _visible_fraction(
-    boxes: Snapshot, i: int, object_ids: np.ndarray, T_world_from_cam, K
+    boxes: Snapshot, i: int, object_ids: np.ndarray, T_world_from_cam: np.ndarray, K: np.ndarray
 ) -> float:
     """Pixels where box i is seen, over pixels it would cover if nothing occluded it."""
     seen = int((object_ids == i).sum())
     if seen == 0:
         return 0.0
     height, width = object_ids.shape
-    alone = Snapshot(
-        *(
-            getattr(boxes, f)[i : i + 1]
-            for f in ("centres", "yaws", "sizes", "velocities", "colors")
-        ),
-        materials=boxes.materials[i : i + 1],
-        rcs=boxes.rcs[i : i + 1],
-    )
-    v, u = np.nonzero(np.ones((height, width), dtype=bool))
-    rays = (
-        np.column_stack([u, v, np.ones_like(u)]) @ np.linalg.inv(K).T @ T_world_from_cam[:3, :3].T
-    )
-    full = cast(T_world_from_cam[:3, 3], rays, alone, CAMERA_RANGE, hit_ground=False)
-    return seen / max(int((full.obj == 0).sum()), seen)
+    alone = unoccluded_pixels(boxes, i, T_world_from_cam, K, width, height)
+    return seen / max(alone, seen)
 
 
 class SceneWriter:
@@ -191,7 +178,7 @@ class SceneWriter:
     def _sample_data(self, frame: Frame, calib_token: str, samples: list[dict]) -> dict:
         t = frame.time
         stamp = self.timestamp(t)
-        T_world_from_ego = _ego_transform(self.scene, t)
+        T_world_from_ego = ego_transform(self.scene, t)
         ego_token = self.token("ego_pose", frame.channel, frame.index)
         self.result.rows["ego_pose"].append(
             {

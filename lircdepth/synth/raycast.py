@@ -34,8 +34,11 @@ def cast(
 
     `max_range` bounds the horizontal distance of ground hits and culls far boxes.
     `candidates` optionally maps box index -> indices of the rays that may hit it
-    (screen-space culling for the camera); default: every ray is tested.
+    (screen-space culling for the camera); default: `cone_candidates`. Where two boxes
+    are hit at exactly the same t, the nearer box centre wins.
     """
+    if candidates is None:
+        candidates = cone_candidates(origin, directions, boxes, max_range)
     n = len(directions)
     t = np.full(n, np.inf)
     obj = np.full(n, NOTHING, dtype=np.int64)
@@ -49,28 +52,33 @@ def cast(
         t[ground] = t_ground[ground]
         obj[ground] = GROUND
         normal[ground] = (0.0, 0.0, 1.0)
-    reach = np.linalg.norm(boxes.centres[:, :2] - origin[:2], axis=1) - np.linalg.norm(
-        boxes.sizes, axis=1
-    )
-    for i in np.flatnonzero(reach < max_range):
-        rays = candidates.get(i) if candidates is not None else None
-        if candidates is not None and (rays is None or len(rays) == 0):
+    ray_length = np.linalg.norm(directions, axis=1)
+    radius = np.linalg.norm(boxes.sizes, axis=1) / 2
+    reach = np.linalg.norm(boxes.centres[:, :2] - origin[:2], axis=1) - radius
+    nearest = np.maximum(np.linalg.norm(boxes.centres - origin, axis=1) - radius, 0.0)
+    for i in sorted(candidates, key=lambda i: (nearest[i], i)):
+        rays = candidates[i]
+        if reach[i] >= max_range:
+            continue
+        # Near boxes first: a ray already stopped before this box's bounding sphere
+        # cannot hit it, which culls most rays of occluded or far boxes cheaply.
+        rays = rays[t[rays] * ray_length[rays] > nearest[i]]
+        if len(rays) == 0:
             continue
         rotation = boxes.box_rotation(i)
         half = boxes.half_extents(i)
         o_local = rotation.T @ (origin - boxes.centres[i])
-        d_local = (directions if rays is None else directions[rays]) @ rotation
+        d_local = directions[rays] @ rotation
         d_safe = np.where(np.abs(d_local) < 1e-12, 1e-12, d_local)
         t1 = (-half - o_local) / d_safe
         t2 = (half - o_local) / d_safe
         t_enter_axes = np.minimum(t1, t2)
         t_enter = t_enter_axes.max(axis=1)
         t_exit = np.maximum(t1, t2).min(axis=1)
-        index = np.arange(n) if rays is None else rays
-        hit = (t_enter <= t_exit) & (t_enter > 1e-6) & (t_enter < t[index])
+        hit = (t_enter <= t_exit) & (t_enter > 1e-6) & (t_enter < t[rays])
         if not hit.any():
             continue
-        index, axis = index[hit], t_enter_axes[hit].argmax(axis=1)
+        index, axis = rays[hit], t_enter_axes[hit].argmax(axis=1)
         n_local = np.zeros((len(index), 3))
         n_local[np.arange(len(index)), axis] = -np.sign(d_local[hit, axis])
         t[index] = t_enter[hit]
@@ -78,3 +86,31 @@ def cast(
         normal[index] = n_local @ rotation.T
         face_axis[index] = axis
     return Hits(t, obj, normal, face_axis)
+
+
+def cone_candidates(
+    origin: np.ndarray, directions: np.ndarray, boxes: Snapshot, max_range: float
+) -> dict[int, np.ndarray]:
+    """Rays that may hit each box: those within the cone around its bounding sphere.
+
+    Exact slab tests on every ray against every box dominate the lidar's cost; one
+    matrix product of unit directions against unit centre directions culls almost all.
+    Boxes farther than `max_range` (horizontally) are dropped; a box whose bounding
+    sphere holds the origin keeps every ray.
+    """
+    offsets = boxes.centres - origin
+    distance = np.linalg.norm(offsets, axis=1)
+    radius = np.linalg.norm(boxes.sizes, axis=1) / 2 + 1e-3
+    near = np.linalg.norm(offsets[:, :2], axis=1) - radius < max_range
+    every_ray = np.arange(len(directions))
+    candidates = {int(i): every_ray for i in np.flatnonzero(near & (distance <= radius))}
+    coned = np.flatnonzero(near & (distance > radius))
+    if len(coned) == 0:
+        return candidates
+    unit_rays = directions / np.linalg.norm(directions, axis=1, keepdims=True)
+    axes = offsets[coned] / distance[coned, None]
+    min_cos = np.cos(np.arcsin(radius[coned] / distance[coned]) + 1e-3)
+    inside = (axes @ unit_rays.T) >= min_cos[:, None]
+    for row, i in enumerate(coned):
+        candidates[int(i)] = np.flatnonzero(inside[row])
+    return candidates

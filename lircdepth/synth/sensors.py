@@ -78,11 +78,8 @@ def render_camera(
     The ray through pixel (u, v) is K^-1 [u, v, 1], so the hit parameter t equals the
     camera depth and a point projecting to (u, v) rounds onto the pixel that saw it.
     """
-    v, u = np.mgrid[0:height, 0:width]
-    pix = np.stack([u.ravel(), v.ravel(), np.ones(u.size)], axis=1)
-    rays_cam = pix @ np.linalg.inv(camera_matrix).T
-    rotation, origin = T_world_from_cam[:3, :3], T_world_from_cam[:3, 3]
-    rays_world = rays_cam @ rotation.T
+    origin = T_world_from_cam[:3, 3]
+    rays_world = camera_rays(T_world_from_cam, camera_matrix, width, height)
     candidates = _screen_candidates(boxes, T_world_from_cam, camera_matrix, width, height)
     hits = cast(origin, rays_world, boxes, CAMERA_RANGE, candidates)
 
@@ -98,11 +95,38 @@ def render_camera(
     distance = np.where(sky, 0.0, hits.t * np.linalg.norm(rays_world, axis=1))
     fog = np.exp(-distance / FOG_DISTANCE)[:, None]
     colour = colour * fog + scene.sky_color * (1.0 - fog)
-    rows = (v.ravel() / height)[:, None]
+    rows = np.repeat(np.arange(height) / height, width)[:, None]
     colour[sky] = scene.sky_color * (0.75 + 0.35 * rows[sky])
     image = (np.clip(colour, 0, 1) * 255 + 0.5).astype(np.uint8).reshape(height, width, 3)
     depth = np.where(sky, 0.0, hits.t).astype(np.float32).reshape(height, width)
     return image, depth, hits.obj.reshape(height, width)
+
+
+def camera_rays(
+    T_world_from_cam: np.ndarray, camera_matrix: np.ndarray, width: int, height: int
+) -> np.ndarray:
+    """World-frame rays K^-1 [u, v, 1] of every pixel, row-major (z = 1 in the camera)."""
+    v, u = np.mgrid[0:height, 0:width]
+    pix = np.stack([u.ravel(), v.ravel(), np.ones(u.size)], axis=1)
+    return pix @ (T_world_from_cam[:3, :3] @ np.linalg.inv(camera_matrix)).T
+
+
+def unoccluded_pixels(
+    boxes: Snapshot,
+    i: int,
+    T_world_from_cam: np.ndarray,
+    camera_matrix: np.ndarray,
+    width: int,
+    height: int,
+) -> int:
+    """How many pixels box i would cover if nothing stood in front of it."""
+    alone = boxes.select([i])
+    candidates = _screen_candidates(alone, T_world_from_cam, camera_matrix, width, height)
+    if not candidates:
+        return 0
+    rays = camera_rays(T_world_from_cam, camera_matrix, width, height)
+    hits = cast(T_world_from_cam[:3, 3], rays, alone, CAMERA_RANGE, candidates, hit_ground=False)
+    return int((hits.obj == 0).sum())
 
 
 def _screen_candidates(

@@ -241,6 +241,18 @@ class Snapshot:
     materials: list[str]
     rcs: np.ndarray  # N
 
+    def select(self, indices: list[int]) -> Snapshot:
+        """The snapshot holding only the given boxes (renumbered from 0)."""
+        return Snapshot(
+            centres=self.centres[indices],
+            yaws=self.yaws[indices],
+            sizes=self.sizes[indices],
+            velocities=self.velocities[indices],
+            colors=self.colors[indices],
+            materials=[self.materials[i] for i in indices],
+            rcs=self.rcs[indices],
+        )
+
     def box_rotation(self, i: int) -> np.ndarray:
         c, s = np.cos(self.yaws[i]), np.sin(self.yaws[i])
         return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])

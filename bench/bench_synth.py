@@ -1,0 +1,95 @@
+"""Synthetic-world generation speed: per-sensor cost at full size and a whole dataset.
+
+    .venv/bin/python bench/bench_synth.py [--scenes 2] [--keyframes 10] [--workers 2]
+
+Prints two tables: the CPU seconds of one frame of each sensor (median of a few), and
+the wall time of generating the dataset (target: 2 scenes x 10 keyframes at 1600 x 900
+in under 2 minutes on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from lircdepth.synth import SynthConfig, generate
+from lircdepth.synth.config import camera_matrix, sensor_rig
+from lircdepth.synth.generate import ego_transform
+from lircdepth.synth.sensors import lidar_sweep, radar_sweep, render_camera
+from lircdepth.synth.world import build_scene, snapshot
+
+
+def _median_cpu_seconds(job: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.process_time()
+        job()
+        times.append(time.process_time() - start)
+    return statistics.median(times)
+
+
+def sensor_costs(width: int, height: int, repeats: int) -> dict[str, float]:
+    """CPU seconds of one camera frame, lidar sweep and radar sweep at a mid-scene instant."""
+    rng = np.random.default_rng(0)
+    scene = build_scene(rng, duration=6.0)
+    boxes = snapshot(scene, 2.0)
+    T_world_from_ego = ego_transform(scene, 2.0)
+    rig = sensor_rig()
+    K = camera_matrix(width, height)
+
+    def pose(channel: str) -> np.ndarray:
+        return T_world_from_ego @ rig[channel].T_ego_from_sensor
+
+    velocity = scene.ego_velocity(2.0)
+    return {
+        f"camera {width}x{height}": _median_cpu_seconds(
+            lambda: render_camera(scene, boxes, pose("CAM_FRONT"), K, width, height), repeats
+        ),
+        "lidar sweep": _median_cpu_seconds(
+            lambda: lidar_sweep(boxes, pose("LIDAR_TOP"), rng), repeats
+        ),
+        "radar sweep": _median_cpu_seconds(
+            lambda: radar_sweep(boxes, pose("RADAR_FRONT"), velocity, rng), repeats
+        ),
+    }
+
+
+def dataset_seconds(config: SynthConfig, workers: int) -> float:
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        generate(Path(folder), config, workers=workers)
+        return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenes", type=int, default=2)
+    parser.add_argument("--keyframes", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--width", type=int, default=1600)
+    parser.add_argument("--height", type=int, default=900)
+    parser.add_argument("--repeats", type=int, default=3, help="frames timed per sensor")
+    args = parser.parse_args(argv)
+
+    print(f"{'sensor frame':<24}{'CPU s':>8}")
+    for name, seconds in sensor_costs(args.width, args.height, args.repeats).items():
+        print(f"{name:<24}{seconds:>8.3f}")
+
+    config = SynthConfig(args.scenes, args.keyframes, seed=0, width=args.width, height=args.height)
+    total = dataset_seconds(config, args.workers)
+    keyframes = args.scenes * args.keyframes
+    print()
+    print(f"{'dataset':<34}{'workers':>8}{'wall s':>9}{'s/keyframe':>12}")
+    label = f"{args.scenes} scenes x {args.keyframes} keyframes"
+    print(f"{label:<34}{args.workers:>8}{total:>9.1f}{total / keyframes:>12.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""Read a nuScenes dataroot through the devkit: tables, sensor files and sensor poses.
+
+Every file read goes through here so a missing or corrupt input fails with an error
+that names the file, and every sensor pose is computed once per sample_data token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import struct
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from nuscenes.nuscenes import NuScenes
+from nuscenes.utils.data_classes import LidarPointCloud, RadarPointCloud
+
+from lircdepth.geometry import invert_transform, make_transform
+
+# LIDAR_TOP .pcd.bin rows: x, y, z, intensity, ring index as float32.
+LIDAR_BYTES_PER_POINT = 5 * 4
+# Raw radar fields the method uses (rows of the 18-row RadarPointCloud array).
+RADAR_RCS_ROW, RADAR_VX_ROW, RADAR_VY_ROW = 5, 6, 7
+
+
+class PrepareInputError(RuntimeError):
+    """A dataroot, table or sensor file is missing or unreadable; the message names it."""
+
+
+def open_nuscenes(dataroot: Path, version: str) -> NuScenes:
+    """Load the devkit tables, turning the devkit's asserts into errors that name the path."""
+    dataroot = Path(dataroot)
+    if not dataroot.is_dir():
+        raise PrepareInputError(f"nuScenes dataroot not found: {dataroot}")
+    table_dir = dataroot / version
+    if not table_dir.is_dir():
+        raise PrepareInputError(f"nuScenes version folder not found: {table_dir}")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return NuScenes(version=version, dataroot=str(dataroot), verbose=False)
+    except (AssertionError, OSError, ValueError, KeyError) as error:
+        raise PrepareInputError(f"cannot load nuScenes tables from {table_dir}: {error}") from error
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise PrepareInputError(f"sensor file not found: {path}")
+    return path
+
+
+def load_lidar(path: Path) -> np.ndarray:
+    """N x 3 float64 lidar points in the sensor frame, via the devkit reader."""
+    path = _existing(Path(path))
+    if path.stat().st_size % LIDAR_BYTES_PER_POINT:
+        raise PrepareInputError(
+            f"corrupt lidar file {path}: size {path.stat().st_size} bytes is not a whole "
+            f"number of {LIDAR_BYTES_PER_POINT}-byte points (truncated?)"
+        )
+    try:
+        cloud = LidarPointCloud.from_file(str(path))
+    except (AssertionError, ValueError, OSError) as error:
+        raise PrepareInputError(f"corrupt lidar file {path}: {error!r}") from error
+    return cloud.points[:3].T.astype(np.float64)
+
+
+def load_radar(path: Path) -> np.ndarray:
+    """18 x N radar fields via the devkit reader (its default validity filters)."""
+    path = _existing(Path(path))
+    try:
+        cloud = RadarPointCloud.from_file(str(path))
+    except (AssertionError, ValueError, IndexError, struct.error, UnicodeDecodeError) as error:
+        raise PrepareInputError(f"corrupt radar file {path}: {error!r}") from error
+    return cloud.points
+
+
+class SensorPoses:
+    """Sensor-to-global transforms and intrinsics, cached per sample_data token."""
+
+    def __init__(self, nusc: NuScenes) -> None:
+        self.nusc = nusc
+        self.global_from_sensor = lru_cache(maxsize=None)(self._global_from_sensor)
+
+    def _global_from_sensor(self, sample_data_token: str) -> np.ndarray:
+        record = self.nusc.get("sample_data", sample_data_token)
+        calib = self.nusc.get("calibrated_sensor", record["calibrated_sensor_token"])
+        pose = self.nusc.get("ego_pose", record["ego_pose_token"])
+        T_ego_from_sensor = make_transform(calib["rotation"], calib["translation"])
+        T_global_from_ego = make_transform(pose["rotation"], pose["translation"])
+        return T_global_from_ego @ T_ego_from_sensor
+
+    def sensor_from_global(self, sample_data_token: str) -> np.ndarray:
+        return invert_transform(self.global_from_sensor(sample_data_token))
+
+    def camera_matrix(self, sample_data_token: str) -> np.ndarray:
+        record = self.nusc.get("sample_data", sample_data_token)
+        calib = self.nusc.get("calibrated_sensor", record["calibrated_sensor_token"])
+        matrix = np.asarray(calib["camera_intrinsic"], dtype=np.float64)
+        if matrix.shape != (3, 3):
+            raise PrepareInputError(
+                f"calibrated_sensor {calib['token']}: camera_intrinsic must be 3x3, "
+                f"got {matrix.shape}"
+            )
+        return matrix
+
+    def path(self, sample_data_token: str) -> Path:
+        record = self.nusc.get("sample_data", sample_data_token)
+        return Path(self.nusc.dataroot) / record["filename"]

@@ -1,0 +1,54 @@
+"""Train the teacher (CaFNet) or the student (LiRCDepth): `lircdepth train MODE [ARGS.txt] [--flag value ...]`.
+
+ARGS.txt is an upstream-style argument file (one `--flag value` per line); flags on the
+command line override it. Under `torchrun --nproc_per_node N -m lircdepth train ...`
+the run is distributed (DDP); without a launcher it is one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from lircdepth.training.options import (
+    MODES,
+    add_training_arguments,
+    argument_file_line_to_args,
+    resolve_options,
+)
+
+POSITIONALS = ("mode", "args_file")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.convert_arg_line_to_args = argument_file_line_to_args
+    parser.add_argument("mode", choices=MODES, help="which network to train")
+    parser.add_argument(
+        "args_file", nargs="?", default=None, help="argument file, one `--flag value` per line"
+    )
+    add_training_arguments(parser, suppress_defaults=True)
+
+
+def options_from_args(args: argparse.Namespace) -> argparse.Namespace:
+    """The resolved options: defaults < args_file < flags given on the command line."""
+    overrides = {
+        k: v for k, v in vars(args).items() if k not in POSITIONALS and not k.startswith("_")
+    }
+    overrides.pop("command", None)
+    return resolve_options(args.mode, args.args_file, overrides)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lircdepth.training.trainer import TrainingDiverged, train
+
+    try:
+        options = options_from_args(args)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"lircdepth train: {error}", file=sys.stderr)
+        return 2
+    try:
+        train(options)
+    except TrainingDiverged as error:
+        print(f"lircdepth train: {error}", file=sys.stderr)
+        return 3
+    return 0

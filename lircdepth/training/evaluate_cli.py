@@ -1,0 +1,68 @@
+"""Score a checkpoint (teacher or student) on a split: `lircdepth evaluate --checkpoint CKPT --data OUT`.
+
+Prints a Markdown table of MAE, RMSE (m), iMAE, iRMSE (1/km), AbsRel, SqRel, RMSE-log,
+SIlog, log10 and delta 1/2/3 at each cap, on the single-scan lidar ground truth;
+optionally writes the same as JSON / Markdown files and colourised PNGs per image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lircdepth.metrics import DEFAULT_CAPS, format_markdown, write_json
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--checkpoint", required=True, help="a checkpoint written by `lircdepth train`"
+    )
+    parser.add_argument(
+        "--data", required=True, help="derived dataset folder (`lircdepth prepare` output)"
+    )
+    parser.add_argument(
+        "--split", default="test", help="index/<split>.txt to score (default: test)"
+    )
+    parser.add_argument(
+        "--caps", type=float, nargs="+", default=list(DEFAULT_CAPS), help="caps in metres"
+    )
+    parser.add_argument("--json", type=Path, default=None, help="write the results as JSON here")
+    parser.add_argument("--markdown", type=Path, default=None, help="write the Markdown table here")
+    parser.add_argument(
+        "--save-png", type=Path, default=None, help="folder for colourised depth/error PNGs"
+    )
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--amp", choices=("none", "bf16", "fp16"), default="none")
+    parser.add_argument("--workers", type=int, default=0, help="data-loading processes")
+    parser.add_argument(
+        "--max-images", type=int, default=0, help="score only the first N images (0: all)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from lircdepth.training.evaluate import evaluate_checkpoint
+
+    if not Path(args.checkpoint).is_file():
+        print(f"lircdepth evaluate: checkpoint not found: {args.checkpoint}", file=sys.stderr)
+        return 2
+    report = evaluate_checkpoint(
+        args.checkpoint,
+        args.data,
+        split=args.split,
+        caps=args.caps,
+        device=args.device,
+        amp=args.amp,
+        png_dir=args.save_png,
+        workers=args.workers,
+        max_images=args.max_images,
+    )
+    title = f"{report['arch']} step {report['global_step']} on {args.split} ({Path(args.checkpoint).name})"
+    table = format_markdown(report["metrics"], title=title)
+    print(table)
+    if args.json:
+        write_json(report, args.json)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(table)
+    return 0

@@ -1,0 +1,41 @@
+"""Seeding and the random-number state that a checkpoint carries for exact resume."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+
+def seed_everything(seed: int, rank: int = 0, deterministic: bool = False) -> None:
+    """Seed python, numpy and torch (CPU and CUDA); each DDP rank gets its own stream."""
+    process_seed = seed + rank
+    random.seed(process_seed)
+    np.random.seed(process_seed % 2**32)
+    torch.manual_seed(process_seed)
+    if deterministic:
+        torch.backends.cudnn.benchmark = False
+        torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def capture_rng_state() -> dict:
+    """Every generator a training step may draw from."""
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state: dict) -> None:
+    """Undo `capture_rng_state`; CUDA states are restored only where CUDA exists."""
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"].cpu())
+    if "cuda" in state and torch.cuda.is_available():
+        cuda_states = state["cuda"][: torch.cuda.device_count()]
+        torch.cuda.set_rng_state_all([s.cpu() for s in cuda_states])

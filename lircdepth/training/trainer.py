@@ -1,0 +1,319 @@
+"""One Trainer for both networks: the teacher (CaFNet) alone, or the student (LiRCDepth)
+distilled from a frozen teacher checkpoint.
+
+A run lives in `<log_directory>/<model_name>/`: `last.pt` (written every `save_freq`
+steps, at every epoch end and every validation), `best.pt` (lowest validation MAE at
+the 80 m cap), `options.txt` (the resolved options) and `tensorboard/`. A run whose
+folder already holds `last.pt` continues from it (model, optimiser, scheduler, step,
+RNG states, best metric, place in the epoch's data order). A non-finite loss stops the
+run with `TrainingDiverged` and leaves the last good checkpoint untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from lircdepth.training import distributed
+from lircdepth.training.data import TrainLoader, build_eval_loader
+from lircdepth.training.evaluate import autocast, evaluate_model, panel_of
+from lircdepth.training.logger import TrainingLogger
+from lircdepth.training.optim import build_optimizer
+from lircdepth.training.options import write_argument_file
+from lircdepth.training.rng import capture_rng_state, restore_rng_state, seed_everything
+from lircdepth.training.schedule import build_scheduler
+
+ARCH_OF_MODE = {"teacher": "cafnet", "student": "lircdepth"}
+# Validation MAE at this cap chooses best.pt (the papers' headline range).
+BEST_CAP = "80"
+BATCH_TENSOR_KEYS = ("image", "radar", "lidar_single", "lidar_accum", "depth_interp", "assoc_label")
+DISTILL_WEIGHTS = (
+    "w_image_feature_distill",
+    "w_radar_feature_distill",
+    "w_pairwise_distill",
+    "w_inter_depth_distill",
+)
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the message names the last good checkpoint."""
+
+
+def train(options: argparse.Namespace) -> dict:
+    """Run (or continue) training as `options` say; returns {"global_step", "best"}."""
+    context = distributed.init_distributed(options.device)
+    try:
+        return Trainer(options, context).fit()
+    finally:
+        distributed.shutdown_distributed()
+
+
+class Trainer:
+    def __init__(
+        self, options: argparse.Namespace, context: distributed.DistributedContext
+    ) -> None:
+        from lircdepth.data import RadarCameraDataset
+        from lircdepth.models import build_model
+
+        self.options, self.context, self.device = options, context, context.device
+        if options.num_threads > 0:
+            torch.set_num_threads(options.num_threads)
+        seed_everything(options.seed, context.rank, options.deterministic)
+        self.run_dir = Path(options.log_directory) / options.model_name
+        self.last_path, self.best_path = self.run_dir / "last.pt", self.run_dir / "best.pt"
+
+        crop = (options.input_height, options.input_width)
+        train_set = RadarCameraDataset(
+            options.data_path, options.train_split, "train", crop, options.augment
+        )
+        self.train_loader = TrainLoader(
+            train_set, context, options.batch_size, options.seed, options.workers
+        )
+        self.val_loader = None
+        if context.is_main:
+            val_set = RadarCameraDataset(options.data_path, options.val_split, mode="eval")
+            self.val_loader = build_eval_loader(val_set, options.workers, options.max_val_images)
+        steps = options.num_epochs * self.train_loader.steps_per_epoch
+        self.total_steps = min(steps, options.max_steps) if options.max_steps > 0 else steps
+
+        self.arch = ARCH_OF_MODE[options.mode]
+        self.model_config = {"max_depth": options.max_depth, **options.model_config}
+        self.model = build_model(self.arch, **self.model_config).to(self.device)
+        self.teacher = self._load_teacher()
+        self.loss_fn = self._build_loss()
+        self.optimizer = build_optimizer(
+            self.model, options.learning_rate, options.weight_decay, options.adam_eps
+        )
+        self.scheduler = build_scheduler(
+            self.optimizer, self.total_steps, options.learning_rate, options.end_learning_rate
+        )
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=options.amp == "fp16")
+        self.global_step, self.best, self._last_loss = 0, None, math.nan
+        if options.resume and self.last_path.is_file():
+            self._resume()
+        self.network = self.model
+        if context.is_distributed:
+            device_ids = [self.device.index] if self.device.type == "cuda" else None
+            self.network = DistributedDataParallel(self.model, device_ids=device_ids)
+        if context.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            write_argument_file(options, self.run_dir / "options.txt")
+        self.logger = TrainingLogger(
+            self.run_dir,
+            context.is_main,
+            self.total_steps,
+            self.global_step,
+            options.progress,
+            options.batch_size * context.world_size,
+        )
+
+    # set-up -------------------------------------------------------------------------
+
+    def _distilling(self) -> bool:
+        return self.options.mode == "student" and any(
+            getattr(self.options, w) > 0 for w in DISTILL_WEIGHTS
+        )
+
+    def _load_teacher(self) -> torch.nn.Module | None:
+        """The frozen teacher, only when the student has a distillation term switched on."""
+        if not self._distilling():
+            return None
+        path = self.options.teacher_checkpoint
+        if not path:
+            raise ValueError(
+                "student distillation needs --teacher_checkpoint (or set every --w_*_distill weight to 0)"
+            )
+        from lircdepth.models.checkpoint import load_model
+
+        teacher, _ = load_model(path, self.device)
+        teacher.eval().requires_grad_(False)
+        return teacher
+
+    def _build_loss(self) -> torch.nn.Module:
+        from lircdepth.losses import DistillationLoss, TeacherLoss
+
+        o = self.options
+        if o.mode == "teacher":
+            return TeacherLoss(w_coarse=o.w_coarse_depth, w_confidence=o.w_confidence)
+        names = ("w_depth", *DISTILL_WEIGHTS, "w_smoothness", "pool_scale", "distill_start_epoch")
+        return DistillationLoss({name: getattr(o, name) for name in names})
+
+    # checkpoints ----------------------------------------------------------------------
+
+    def _data_order(self) -> dict:
+        return {
+            "steps_per_epoch": self.train_loader.steps_per_epoch,
+            "world_size": self.context.world_size,
+            "batch_size": self.options.batch_size,
+            "seed": self.options.seed,
+        }
+
+    def _checkpoint(self, rng_states: list) -> dict:
+        return {
+            "arch": self.arch,
+            "model_config": self.model_config,
+            "model": self.model.state_dict(),
+            "config": vars(self.options),
+            "global_step": self.global_step,
+            "epoch": self.global_step // self.train_loader.steps_per_epoch,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng": rng_states,
+            "best": self.best,
+            "data_order": self._data_order(),
+        }
+
+    def _save(self, paths: list[Path]) -> None:
+        """Every rank hands in its RNG state; rank 0 writes (atomically) to each path."""
+        from lircdepth.models.checkpoint import save_checkpoint
+
+        rng_states = [capture_rng_state()]
+        if self.context.is_distributed:
+            rng_states = [None] * self.context.world_size
+            torch.distributed.all_gather_object(rng_states, capture_rng_state())
+        if self.context.is_main:
+            state = self._checkpoint(rng_states)
+            for path in paths:
+                save_checkpoint(path, state)
+        distributed.barrier(self.context)
+
+    def _resume(self) -> None:
+        from lircdepth.models.checkpoint import load_checkpoint, load_state_dict_checked
+
+        state = load_checkpoint(self.last_path, map_location="cpu")
+        if state.get("arch") != self.arch:
+            raise ValueError(
+                f"{self.last_path} holds a {state.get('arch')!r} network, this run trains {self.arch!r}"
+            )
+        load_state_dict_checked(self.model, state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state.get("scaler", {}))
+        self.global_step, self.best = int(state["global_step"]), state.get("best")
+        rng_states = state["rng"]
+        if len(rng_states) == self.context.world_size:
+            restore_rng_state(rng_states[self.context.rank])
+        if state.get("data_order") != self._data_order() and self.context.is_main:
+            print(
+                f"warning: {self.last_path} was written with {state.get('data_order')}; continuing with "
+                f"{self._data_order()}: the remaining data order differs from the original run"
+            )
+        if self.context.is_main:
+            print(f"resumed from {self.last_path} at step {self.global_step}/{self.total_steps}")
+
+    # the loop -------------------------------------------------------------------------
+
+    def fit(self) -> dict:
+        steps_per_epoch = self.train_loader.steps_per_epoch
+        validated_at = None
+        try:
+            while self.global_step < self.total_steps:
+                epoch = self.global_step // steps_per_epoch
+                batches = self.train_loader.epoch_batches(epoch, self.global_step % steps_per_epoch)
+                for batch in batches:
+                    self._train_step(batch, epoch)
+                    step = self.global_step
+                    end_of_epoch = step % steps_per_epoch == 0
+                    if self.options.eval_freq > 0 and step % self.options.eval_freq == 0:
+                        self._validate()
+                        validated_at = step
+                    elif (
+                        end_of_epoch
+                        or step % self.options.save_freq == 0
+                        or step == self.total_steps
+                    ):
+                        self._save([self.last_path])
+                    if step >= self.total_steps:
+                        break
+            if validated_at != self.global_step:
+                self._validate()
+        finally:
+            self.logger.close()
+        return {"global_step": self.global_step, "best": self.best}
+
+    def _train_step(self, batch: dict, epoch: int) -> None:
+        o = self.options
+        batch = {
+            k: v.to(self.device, non_blocking=True)
+            for k, v in batch.items()
+            if k in BATCH_TENSOR_KEYS
+        }
+        self.network.train()
+        with autocast(self.device, o.amp):
+            output = self.network(batch["image"], batch["radar"])
+            if o.mode == "teacher":
+                loss, terms = self.loss_fn(output, batch)
+            else:
+                teacher_output = None
+                if self.teacher is not None and epoch >= o.distill_start_epoch:
+                    with torch.no_grad():
+                        teacher_output = self.teacher(batch["image"], batch["radar"])
+                loss, terms = self.loss_fn(output, teacher_output, batch, epoch=epoch)
+        if self.global_step == o.debug_nan_at_step:
+            loss = loss * float("nan")
+        self._check_finite(loss, epoch)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if o.clip_grad_norm > 0:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), o.clip_grad_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        self.global_step += 1
+        self._log(loss, terms, batch, output)
+
+    def _check_finite(self, loss: torch.Tensor, epoch: int) -> None:
+        """Stop every rank together when any rank's loss is not finite."""
+        value = distributed.all_reduce_mean(loss.detach().float(), self.context).item()
+        if math.isfinite(value):
+            self._last_loss = value
+            return
+        kept = (
+            f"{self.last_path} is kept"
+            if self.last_path.is_file()
+            else "no checkpoint had been written yet"
+        )
+        raise TrainingDiverged(
+            f"the training loss became {value} at step {self.global_step + 1} (epoch {epoch}); "
+            f"stopping without saving ({kept})"
+        )
+
+    def _log(self, loss: torch.Tensor, terms: dict, batch: dict, output) -> None:
+        o, step = self.options, self.global_step
+        log_now = step % o.log_freq == 0 or step == 1
+        values = {k: float(v) for k, v in terms.items()} if log_now else None
+        rates = {g.get("name", str(i)): g["lr"] for i, g in enumerate(self.optimizer.param_groups)}
+        self.logger.step(step, self._last_loss, values, rates)
+        if self.context.is_main and (step % o.image_log_freq == 0 or step == 1):
+            sample = {"image": batch["image"][0], "radar": batch["radar"][0]}
+            sample.update(depth=output.depth[0].float(), gt=batch["lidar_single"][0])
+            self.logger.panel("train/panel", panel_of(sample, o.max_depth), step)
+
+    def _validate(self) -> None:
+        """Rank 0 scores the val split; best.pt follows the 80 m MAE; last.pt is always saved."""
+        paths = [self.last_path]
+        if self.context.is_main:
+            results, first = evaluate_model(
+                self.model, self.val_loader, self.device, amp=self.options.amp
+            )
+            self.logger.validation(self.global_step, results)
+            if first is not None:
+                self.logger.panel(
+                    "val/panel", panel_of(first, self.options.max_depth), self.global_step
+                )
+            mae = results[BEST_CAP]["mae"]
+            self.logger.message(
+                f"step {self.global_step}: validation MAE {mae:.3f} m (0-{BEST_CAP} m)"
+            )
+            if math.isfinite(mae) and (self.best is None or mae < self.best["mae"]):
+                self.best = {"mae": mae, "cap": float(BEST_CAP), "global_step": self.global_step}
+                paths.append(self.best_path)
+        self.best = distributed.broadcast_object(self.best, self.context)
+        paths = distributed.broadcast_object(paths, self.context)
+        self._save(paths)

@@ -1,0 +1,277 @@
+"""nuScenes -> ROS 2 bags, one per scene, written with the `rosbags` library.
+
+Topics (frame ids are the nuScenes channel names):
+
+| topic | type | frame |
+|---|---|---|
+| `/<CAM>/image_rgb` | sensor_msgs/Image, rgb8 | `<CAM>` |
+| `/<CAM>/camera_info` | sensor_msgs/CameraInfo (K of calibrated_sensor) | `<CAM>` |
+| `/<RADAR>` | sensor_msgs/PointCloud2, the 18 devkit fields as float32 | `<RADAR>` |
+| `/LIDAR_TOP` | sensor_msgs/PointCloud2, x y z intensity ring | `LIDAR_TOP` |
+| `/tf_static` | every calibrated sensor of the scene in `base_link` | |
+| `/tf` | ego pose `map` -> `base_link` at each sample_data time | |
+
+Stamps are the nuScenes timestamps. metadata.yaml's custom_data records the scene, the
+dataset version and the keyframes (camera and lidar stamps per sample) so the online
+evaluator scores exactly the frames offline evaluation scores.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+from rosbags.interfaces import (
+    Qos,
+    QosDurability,
+    QosHistory,
+    QosLiveliness,
+    QosReliability,
+    QosTime,
+)
+from rosbags.rosbag2 import StoragePlugin, Writer
+from tqdm import tqdm
+
+from lircdepth.geometry import make_transform
+from lircdepth_ros.bag import messages as m
+from lircdepth_ros.bag.scene_stream import StreamItem, find_scene, scene_channels, scene_stream
+
+LIDAR_CHANNEL = "LIDAR_TOP"
+DEFAULT_CAMERAS = ("CAM_FRONT",)
+DEFAULT_RADARS = ("RADAR_FRONT",)
+STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
+BAG_FORMAT_VERSION = 9
+KEYFRAMES_KEY = "lircdepth.keyframes"
+
+_NO_TIME = QosTime(0, 0)
+
+
+def _qos(durability: QosDurability, depth: int) -> Qos:
+    return Qos(
+        QosHistory.KEEP_LAST, depth, QosReliability.RELIABLE, durability, _NO_TIME, _NO_TIME,
+        QosLiveliness.AUTOMATIC, _NO_TIME, False,
+    )  # fmt: skip
+
+
+SENSOR_QOS = _qos(QosDurability.VOLATILE, 10)
+LATCHED_QOS = _qos(QosDurability.TRANSIENT_LOCAL, 1)
+
+
+def image_topic(camera: str) -> str:
+    return f"/{camera}/image_rgb"
+
+
+def camera_info_topic(camera: str) -> str:
+    return f"/{camera}/camera_info"
+
+
+def point_cloud_topic(channel: str) -> str:
+    return f"/{channel}"
+
+
+def calibration_transform(nusc, sample_data_token: str) -> np.ndarray:
+    """T_base_link_from_sensor of a sample_data record."""
+    calibration = nusc.get(
+        "calibrated_sensor", nusc.get("sample_data", sample_data_token)["calibrated_sensor_token"]
+    )
+    return make_transform(calibration["rotation"], calibration["translation"])
+
+
+def ego_transform(nusc, sample_data_token: str) -> tuple[int, np.ndarray]:
+    """(timestamp, T_map_from_base_link) of the ego pose of a sample_data record."""
+    pose = nusc.get("ego_pose", nusc.get("sample_data", sample_data_token)["ego_pose_token"])
+    return pose["timestamp"], make_transform(pose["rotation"], pose["translation"])
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise FileNotFoundError(f"cannot read camera image {path}")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def read_lidar(path: Path) -> np.ndarray:
+    """5 x N (x, y, z, intensity, ring) of a nuScenes .pcd.bin sweep."""
+    values = np.fromfile(path, dtype=np.float32)
+    if values.size % len(m.LIDAR_FIELDS):
+        raise ValueError(
+            f"lidar file {path} holds {values.size} floats, not a multiple of {len(m.LIDAR_FIELDS)}"
+        )
+    return values.reshape(-1, len(m.LIDAR_FIELDS)).T
+
+
+def read_radar(path: Path, all_points: bool) -> np.ndarray:
+    """18 x N radar fields as the devkit loads them (with its default filters unless all_points)."""
+    from nuscenes.utils.data_classes import RadarPointCloud
+
+    if all_points:
+        RadarPointCloud.disable_filters()
+    else:
+        RadarPointCloud.default_filters()
+    try:
+        return RadarPointCloud.from_file(str(path)).points
+    except Exception as error:
+        raise ValueError(f"cannot read radar file {path}: {error}") from error
+
+
+class SceneBagWriter:
+    """Writes one scene's stream into an open rosbags Writer, one record at a time."""
+
+    def __init__(
+        self,
+        nusc,
+        writer: Writer,
+        cameras: Sequence[str],
+        radars: Sequence[str],
+        radar_all_points: bool,
+    ):
+        self.nusc = nusc
+        self.writer = writer
+        self.cameras = set(cameras)
+        self.radars = set(radars)
+        self.radar_all_points = radar_all_points
+        self.connections: dict[str, object] = {}
+        self.last_pose_stamp: int | None = None
+
+    def _write(self, topic: str, message, timestamp_us: int, qos: Qos = SENSOR_QOS) -> None:
+        if topic not in self.connections:
+            self.connections[topic] = self.writer.add_connection(
+                topic, message.__msgtype__, typestore=m.TYPESTORE, offered_qos_profiles=[qos]
+            )
+        self.writer.write(self.connections[topic], int(timestamp_us) * 1000, m.serialize(message))
+
+    def write_static_transforms(self, scene: dict) -> None:
+        sample = self.nusc.get("sample", scene["first_sample_token"])
+        transforms = [
+            m.transform_stamped(
+                calibration_transform(self.nusc, token), sample["timestamp"], m.BASE_FRAME, channel
+            )
+            for channel, token in sorted(sample["data"].items())
+        ]
+        self._write("/tf_static", m.tf_message(transforms), sample["timestamp"], LATCHED_QOS)
+
+    def write_item(self, item: StreamItem) -> None:
+        pose_stamp, T_map_from_base = ego_transform(self.nusc, item.token)
+        if pose_stamp != self.last_pose_stamp:
+            pose = m.transform_stamped(T_map_from_base, pose_stamp, m.MAP_FRAME, m.BASE_FRAME)
+            self._write("/tf", m.tf_message([pose]), pose_stamp)
+            self.last_pose_stamp = pose_stamp
+        path = Path(self.nusc.get_sample_data_path(item.token))
+        if item.channel in self.cameras:
+            self._write_camera(item, path)
+        elif item.channel in self.radars:
+            points = read_radar(path, self.radar_all_points)
+            message = m.point_cloud_message(points, m.RADAR_FIELDS, item.timestamp, item.channel)
+            self._write(point_cloud_topic(item.channel), message, item.timestamp)
+        else:
+            message = m.point_cloud_message(
+                read_lidar(path), m.LIDAR_FIELDS, item.timestamp, item.channel
+            )
+            self._write(point_cloud_topic(item.channel), message, item.timestamp)
+
+    def _write_camera(self, item: StreamItem, path: Path) -> None:
+        rgb = read_rgb(path)
+        record = self.nusc.get("sample_data", item.token)
+        intrinsics = self.nusc.get("calibrated_sensor", record["calibrated_sensor_token"])[
+            "camera_intrinsic"
+        ]
+        height, width = rgb.shape[:2]
+        info = m.camera_info_message(
+            np.asarray(intrinsics), width, height, item.timestamp, item.channel
+        )
+        self._write(
+            image_topic(item.channel),
+            m.image_message(rgb, item.timestamp, item.channel),
+            item.timestamp,
+        )
+        self._write(camera_info_topic(item.channel), info, item.timestamp)
+
+
+def keyframe_table(nusc, scene: dict, channels: Sequence[str]) -> list[dict]:
+    """Per sample of the scene: its token and the stamp (microseconds) of each channel's keyframe."""
+    table, token = [], scene["first_sample_token"]
+    while token:
+        sample = nusc.get("sample", token)
+        stamps = {c: nusc.get("sample_data", sample["data"][c])["timestamp"] for c in channels}
+        table.append({"sample_token": token, "timestamp": sample["timestamp"], "stamps": stamps})
+        token = sample["next"]
+    return table
+
+
+def convert_scene(
+    nusc,
+    scene_name: str,
+    out_path: Path,
+    cameras: Sequence[str] = DEFAULT_CAMERAS,
+    radars: Sequence[str] = DEFAULT_RADARS,
+    storage: str = "mcap",
+    radar_all_points: bool = False,
+) -> Path:
+    """Write one scene as a ROS 2 bag directory at `out_path` (which must not exist)."""
+    if storage not in STORAGES:
+        raise ValueError(f"unknown bag storage {storage!r}; choose one of {sorted(STORAGES)}")
+    scene = find_scene(nusc, scene_name)
+    available = scene_channels(nusc, scene)
+    channels = [*cameras, *radars, LIDAR_CHANNEL]
+    missing = [c for c in channels if c not in available]
+    if missing:
+        raise KeyError(
+            f"scene {scene['name']} has no channel(s) {missing} (channels: {', '.join(available)})"
+        )
+    if out_path.exists():
+        raise FileExistsError(f"bag {out_path} exists already; remove it or choose another --out")
+    writer = Writer(out_path, version=BAG_FORMAT_VERSION, storage_plugin=STORAGES[storage])
+    writer.set_custom_data("nuscenes.scene", scene["name"])
+    writer.set_custom_data("nuscenes.version", nusc.version)
+    writer.set_custom_data(KEYFRAMES_KEY, json.dumps(keyframe_table(nusc, scene, channels)))
+    try:
+        with writer:
+            scene_writer = SceneBagWriter(nusc, writer, cameras, radars, radar_all_points)
+            scene_writer.write_static_transforms(scene)
+            items = scene_stream(nusc, scene, channels)
+            for item in tqdm(items, desc=scene["name"], unit="msg", leave=False):
+                scene_writer.write_item(item)
+    except BaseException:
+        shutil.rmtree(out_path, ignore_errors=True)  # never leave a half-written bag behind
+        raise
+    return out_path
+
+
+def convert_scenes(
+    dataroot: str | Path,
+    version: str,
+    out_dir: str | Path,
+    scenes: Sequence[str] | None = None,
+    storage: str = "mcap",
+    cameras: Sequence[str] = DEFAULT_CAMERAS,
+    radars: Sequence[str] = DEFAULT_RADARS,
+    radar_all_points: bool = False,
+) -> list[Path]:
+    """Convert scenes (names or tokens; all when None) to `out_dir/<scene name>/` bags."""
+    from nuscenes.nuscenes import NuScenes
+
+    dataroot = Path(dataroot)
+    if not (dataroot / version).is_dir():
+        raise FileNotFoundError(
+            f"no nuScenes tables at {dataroot / version} (check --dataroot and --version)"
+        )
+    nusc = NuScenes(version=version, dataroot=str(dataroot), verbose=False)
+    names = list(scenes) if scenes else [s["name"] for s in nusc.scene]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [
+        convert_scene(
+            nusc,
+            name,
+            out_dir / find_scene(nusc, name)["name"],
+            cameras,
+            radars,
+            storage,
+            radar_all_points,
+        )
+        for name in tqdm(names, desc="scenes", unit="scene")
+    ]

@@ -1,0 +1,165 @@
+"""ROS 2 messages as the `rosbags` typestore builds them, and back to numpy.
+
+The bag tools never need a ROS install: messages are built and parsed with the rosbags
+typestore (Jazzy definitions, which `ros2 bag` of Jazzy and newer accepts), and the
+player publishes the resulting CDR bytes unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from rosbags.typesys import Stores, get_typestore
+
+from lircdepth.geometry import make_transform, matrix_to_quaternion
+
+TYPESTORE = get_typestore(Stores.ROS2_JAZZY)
+T = TYPESTORE.types
+
+IMAGE = "sensor_msgs/msg/Image"
+CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
+POINT_CLOUD = "sensor_msgs/msg/PointCloud2"
+TF_MESSAGE = "tf2_msgs/msg/TFMessage"
+
+MAP_FRAME = "map"
+BASE_FRAME = "base_link"
+
+# The 18 rows of nuScenes' RadarPointCloud, named as in the devkit and the .pcd headers.
+RADAR_FIELDS = (
+    "x", "y", "z", "dyn_prop", "id", "rcs", "vx", "vy", "vx_comp", "vy_comp",
+    "is_quality_valid", "ambig_state", "x_rms", "y_rms", "invalid_state", "pdh0",
+    "vx_rms", "vy_rms",
+)  # fmt: skip
+# LIDAR_TOP .pcd.bin columns (the devkit's LidarPointCloud keeps the first four).
+LIDAR_FIELDS = ("x", "y", "z", "intensity", "ring")
+
+_FLOAT32 = 7  # sensor_msgs/PointField.FLOAT32
+
+
+def stamp_from_microseconds(timestamp_us: int):
+    """builtin_interfaces/Time from a nuScenes timestamp (microseconds since epoch)."""
+    seconds, micros = divmod(int(timestamp_us), 1_000_000)
+    return T["builtin_interfaces/msg/Time"](sec=seconds, nanosec=micros * 1000)
+
+
+def stamp_to_nanoseconds(stamp) -> int:
+    """Nanoseconds since epoch of a builtin_interfaces/Time (rosbags or rclpy)."""
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+def header(timestamp_us: int, frame_id: str):
+    return T["std_msgs/msg/Header"](stamp=stamp_from_microseconds(timestamp_us), frame_id=frame_id)
+
+
+def image_message(rgb: np.ndarray, timestamp_us: int, frame_id: str):
+    """sensor_msgs/Image, encoding rgb8, from an H x W x 3 uint8 array."""
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected an H x W x 3 uint8 RGB image, got {rgb.dtype} {rgb.shape}")
+    height, width = rgb.shape[:2]
+    return T[IMAGE](
+        header=header(timestamp_us, frame_id),
+        height=height,
+        width=width,
+        encoding="rgb8",
+        is_bigendian=0,
+        step=width * 3,
+        data=np.ascontiguousarray(rgb).reshape(-1),
+    )
+
+
+def camera_info_message(
+    camera_matrix: np.ndarray, width: int, height: int, timestamp_us: int, frame_id: str
+):
+    """sensor_msgs/CameraInfo of an undistorted pinhole camera (nuScenes images are rectified)."""
+    k = np.asarray(camera_matrix, dtype=np.float64).reshape(3, 3)
+    return T[CAMERA_INFO](
+        header=header(timestamp_us, frame_id),
+        height=height,
+        width=width,
+        distortion_model="plumb_bob",
+        d=np.zeros(5),
+        k=k.reshape(-1),
+        r=np.eye(3).reshape(-1),
+        p=np.hstack([k, np.zeros((3, 1))]).reshape(-1),
+        binning_x=0,
+        binning_y=0,
+        roi=T["sensor_msgs/msg/RegionOfInterest"](
+            x_offset=0, y_offset=0, height=0, width=0, do_rectify=False
+        ),
+    )
+
+
+def point_cloud_message(
+    points: np.ndarray, field_names: tuple[str, ...], timestamp_us: int, frame_id: str
+):
+    """Unordered sensor_msgs/PointCloud2 with one float32 field per row of an F x N array."""
+    points = np.asarray(points, dtype=np.float32)
+    if points.ndim != 2 or points.shape[0] != len(field_names):
+        raise ValueError(
+            f"expected {len(field_names)} x N points for fields {field_names}, got {points.shape}"
+        )
+    count = points.shape[1]
+    point_step = 4 * len(field_names)
+    fields = [
+        T["sensor_msgs/msg/PointField"](name=name, offset=4 * i, datatype=_FLOAT32, count=1)
+        for i, name in enumerate(field_names)
+    ]
+    return T[POINT_CLOUD](
+        header=header(timestamp_us, frame_id),
+        height=1,
+        width=count,
+        fields=fields,
+        is_bigendian=False,
+        point_step=point_step,
+        row_step=point_step * count,
+        data=np.ascontiguousarray(points.T).view(np.uint8).reshape(-1),
+        is_dense=bool(np.isfinite(points).all()),
+    )
+
+
+def point_cloud_fields(message) -> dict[str, np.ndarray]:
+    """Field name -> N float32 values of a float32 PointCloud2 (as written by this module)."""
+    names = [f.name for f in message.fields]
+    if any(f.datatype != _FLOAT32 for f in message.fields) or message.point_step != 4 * len(names):
+        raise ValueError(
+            f"PointCloud2 in frame {message.header.frame_id!r} is not packed float32 fields {names}"
+        )
+    values = np.frombuffer(np.asarray(message.data, dtype=np.uint8).tobytes(), dtype="<f4")
+    table = values.reshape(message.height * message.width, len(names))
+    return {name: table[:, i] for i, name in enumerate(names)}
+
+
+def transform_stamped(T_parent_from_child: np.ndarray, timestamp_us: int, parent: str, child: str):
+    """geometry_msgs/TransformStamped: the pose of `child` in `parent` (ROS's convention)."""
+    w, x, y, z = matrix_to_quaternion(T_parent_from_child[:3, :3])
+    tx, ty, tz = (float(v) for v in T_parent_from_child[:3, 3])
+    return T["geometry_msgs/msg/TransformStamped"](
+        header=header(timestamp_us, parent),
+        child_frame_id=child,
+        transform=T["geometry_msgs/msg/Transform"](
+            translation=T["geometry_msgs/msg/Vector3"](x=tx, y=ty, z=tz),
+            rotation=T["geometry_msgs/msg/Quaternion"](
+                x=float(x), y=float(y), z=float(z), w=float(w)
+            ),
+        ),
+    )
+
+
+def tf_message(transforms: list):
+    return T[TF_MESSAGE](transforms=transforms)
+
+
+def transform_matrix(transform_stamped_message) -> np.ndarray:
+    """4x4 T_parent_from_child of a geometry_msgs/TransformStamped."""
+    t = transform_stamped_message.transform
+    q = t.rotation
+    return make_transform(
+        np.array([q.w, q.x, q.y, q.z]), [t.translation.x, t.translation.y, t.translation.z]
+    )
+
+
+def serialize(message) -> bytes:
+    return bytes(TYPESTORE.serialize_cdr(message, message.__msgtype__))
+
+
+def deserialize(data: bytes, msgtype: str):
+    return TYPESTORE.deserialize_cdr(data, msgtype)

@@ -1,0 +1,103 @@
+"""Node health in numbers: input rates, pair rate, per-stage latency, drops and failures.
+
+One `NodeStats` collects everything (thread-safe: callbacks and the worker both write);
+it renders as a diagnostic_msgs/DiagnosticStatus for /diagnostics and as one log line.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, defaultdict, deque
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from std_msgs.msg import Header
+
+RATE_WINDOW_SECONDS = 5.0
+STAGES = ("convert", "rasterise", "model", "postprocess", "publish", "end_to_end")
+
+
+class RateMeter:
+    """Events per second over the last few seconds."""
+
+    def __init__(self, window: float = RATE_WINDOW_SECONDS) -> None:
+        self.window = window
+        self._times: deque[float] = deque()
+
+    def tick(self, now: float) -> None:
+        self._times.append(now)
+
+    def rate(self, now: float) -> float:
+        while self._times and self._times[0] < now - self.window:
+            self._times.popleft()
+        return len(self._times) / self.window
+
+
+class NodeStats:
+    """Counters (bad messages by kind, drops, TF failures), rates and stage latencies."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self._rates: dict[str, RateMeter] = defaultdict(RateMeter)
+        self._latency: dict[str, list[float]] = defaultdict(list)
+        self.last_seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def received(self, stream: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._rates[stream].tick(now)
+            self.last_seen[stream] = now
+            self.counts[f"received.{stream}"] += 1
+
+    def count(self, key: str, amount: int = 1) -> None:
+        with self._lock:
+            self.counts[key] += amount
+
+    def latency(self, stage: str, seconds: float) -> None:
+        with self._lock:
+            self._latency[stage].append(seconds)
+
+    def snapshot(self) -> dict[str, float]:
+        """Flat name -> value: counts, rates (Hz), and stage latency mean/max (ms) since the last snapshot."""
+        now = time.monotonic()
+        with self._lock:
+            values: dict[str, float] = {key: float(value) for key, value in sorted(self.counts.items())}
+            values.update({f"rate.{name}": meter.rate(now) for name, meter in sorted(self._rates.items())})
+            for stage in STAGES:
+                samples = self._latency.pop(stage, [])
+                if samples:
+                    values[f"latency_ms.{stage}.mean"] = 1000 * sum(samples) / len(samples)
+                    values[f"latency_ms.{stage}.max"] = 1000 * max(samples)
+        return values
+
+    def silent_streams(self, streams: tuple[str, ...], timeout: float, since: float) -> list[str]:
+        """Streams with nothing received for `timeout` seconds (counting from `since` if never)."""
+        now = time.monotonic()
+        with self._lock:
+            return [s for s in streams if now - self.last_seen.get(s, since) > timeout]
+
+
+def problem_count(values: dict[str, float]) -> float:
+    return sum(v for k, v in values.items() if k.startswith(("bad.", "tf_failures", "dropped.")))
+
+
+def diagnostic_array(name: str, hardware_id: str, values: dict[str, float], warnings: list[str], stamp) -> DiagnosticArray:
+    """One DiagnosticStatus: WARN with a message when something is wrong, else OK."""
+    status = DiagnosticStatus(
+        level=DiagnosticStatus.WARN if warnings else DiagnosticStatus.OK,
+        name=name,
+        hardware_id=hardware_id,
+        message="; ".join(warnings) if warnings else "running",
+        values=[KeyValue(key=key, value=f"{value:g}") for key, value in values.items()],
+    )
+    return DiagnosticArray(status=[status], header=Header(stamp=stamp))
+
+
+def summary_line(values: dict[str, float]) -> str:
+    """Short periodic log line: rates, model latency, drops and failures."""
+    rates = " ".join(f"{k[5:]}={v:.1f}Hz" for k, v in values.items() if k.startswith("rate."))
+    model = values.get("latency_ms.model.mean")
+    e2e = values.get("latency_ms.end_to_end.mean")
+    latency = f" model={model:.0f}ms e2e={e2e:.0f}ms" if model is not None and e2e is not None else ""
+    return f"{rates}{latency} published={values.get('published', 0):g} problems={problem_count(values):g}"

@@ -1,0 +1,61 @@
+"""One synchronised pair of messages -> the estimator's inputs (RGB image, N x 6 radar, K).
+
+Kept apart from the node so tests and benchmarks compute exactly what the node feeds
+the model, from the same messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+
+from lircdepth.geometry import project_radar, transform_points
+from lircdepth_ros.calibration import RadarToCamera
+from lircdepth_ros.conversions import MessageError, image_to_rgb8
+from lircdepth_ros.outputs import camera_matrix_from_info
+from lircdepth_ros.radar import RadarFieldNames, radar_points_from_cloud
+from lircdepth_ros.tf_buffer import stamp_to_seconds
+
+
+@dataclass
+class FrameInputs:
+    image: np.ndarray  # H x W x 3 uint8 RGB
+    radar_points: np.ndarray  # N x 6: u, v, depth, rcs, vx, vy
+    camera_matrix: np.ndarray
+    non_finite_points: int
+
+
+def frame_inputs(
+    image_msg: Image,
+    info: CameraInfo,
+    radar_msgs: Sequence[PointCloud2],
+    extrinsics: RadarToCamera,
+    fields: RadarFieldNames = RadarFieldNames(),
+    camera_frame: str = "",
+    radar_frame: str = "",
+) -> FrameInputs:
+    """Convert, check sizes, bring every radar sweep into the camera at the image stamp, project.
+
+    Raises MessageError for malformed messages and TransformError when no extrinsic is known.
+    """
+    image = image_to_rgb8(image_msg)
+    if (info.height, info.width) != image.shape[:2]:
+        raise MessageError(
+            f"Image is {image.shape[1]} x {image.shape[0]} but CameraInfo says {info.width} x {info.height}"
+        )
+    camera_matrix = camera_matrix_from_info(info)
+    camera = camera_frame or image_msg.header.frame_id
+    image_stamp = stamp_to_seconds(image_msg.header.stamp)
+    projected, non_finite = [], 0
+    for cloud in radar_msgs:
+        sweep = radar_points_from_cloud(cloud, fields)
+        non_finite += sweep.dropped_non_finite
+        camera_from_radar = extrinsics.camera_from_radar(
+            camera, image_stamp, radar_frame or cloud.header.frame_id, stamp_to_seconds(cloud.header.stamp)
+        )
+        projected.append(project_radar(transform_points(camera_from_radar, sweep.xyz), sweep.features, camera_matrix))
+    radar_points = np.concatenate(projected) if projected else np.zeros((0, 6))
+    return FrameInputs(image, radar_points, camera_matrix, non_finite)

@@ -1,0 +1,298 @@
+"""`lircdepth_node`: camera image + radar cloud -> metric depth image.
+
+Callbacks only queue messages and pair them (approximate time); one worker thread runs
+the model on the newest pair, dropping (and counting) older ones, so a slow model never
+backs up the executor. Malformed input is logged (throttled), counted and skipped.
+
+Start without `launch`:  lircdepth_node --config config/lircdepth.yaml -p checkpoint:=student.pt
+or the ROS way:          lircdepth_node --ros-args --params-file config/lircdepth.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import asdict
+from pathlib import Path
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+
+from lircdepth_ros import outputs
+from lircdepth_ros.calibration import RadarToCamera
+from lircdepth_ros.conversions import MessageError
+from lircdepth_ros.diagnostics import NodeStats, diagnostic_array, summary_line
+from lircdepth_ros.frame import frame_inputs
+from lircdepth_ros.params import ParameterError, config_from_values, declare_parameters
+from lircdepth_ros.sync import ApproximateTimeSync
+from lircdepth_ros.tf_buffer import TransformError, make_transform_source, stamp_to_seconds
+
+NODE_NAME = "lircdepth_node"
+LOG_THROTTLE_SECONDS = 5.0
+# One INFO summary line per this many diagnostics periods.
+LOG_EVERY_PERIODS = 10
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class StartupError(RuntimeError):
+    """The node cannot start (bad parameter, missing checkpoint); the text says why."""
+
+
+class DepthNode(Node):
+    def __init__(self, **node_kwargs) -> None:
+        super().__init__(NODE_NAME, **node_kwargs)
+        try:
+            self.config = config_from_values(declare_parameters(self))
+        except ParameterError as error:
+            raise StartupError(str(error)) from error
+        self.estimator = self._load_estimator()
+        config = self.config
+        self.max_depth = config.max_depth or self.estimator.max_depth
+        self.stats = NodeStats()
+        self.sync = ApproximateTimeSync(config.sync_slop, config.sync_queue_size)
+        self._recent_radar: deque[PointCloud2] = deque(maxlen=config.sync_queue_size + config.radar_sweeps)
+        self._camera_info: CameraInfo | None = None
+        self._pending = None
+        self._wake = threading.Condition()
+        self._running = True
+        self._started = time.monotonic()
+        self._periods = 0
+
+        transforms = make_transform_source(self, config.tf_cache_time, self._tf_bad) if config.tf_enabled else None
+        self.extrinsics = RadarToCamera(transforms, config.fixed_frame, config.extrinsic)
+        qos_in = self._input_qos()
+        self.create_subscription(Image, "image", self._on_image, qos_in)
+        self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, qos_in)
+        self.create_subscription(PointCloud2, "radar", self._on_radar, qos_in)
+        qos_out = QoSProfile(depth=config.qos_depth)
+        self.pub_depth = self.create_publisher(Image, "depth", qos_out)
+        self.pub_info = self.create_publisher(CameraInfo, "depth/camera_info", qos_out)
+        self.pub_uncertainty = self.create_publisher(Image, "depth/uncertainty", qos_out)
+        self.pub_points = self.create_publisher(PointCloud2, "depth/points", qos_out) if config.publish_points else None
+        self.pub_colored = self.create_publisher(Image, "depth/colored", qos_out) if config.publish_colored else None
+        self.pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.create_timer(config.diagnostics_period, self._report)
+        self._worker = threading.Thread(target=self._work, name="lircdepth-inference", daemon=True)
+        self._worker.start()
+        self.get_logger().info(
+            f"ready: {config.checkpoint.name} on {self.estimator.device} ({self.estimator.backend}); "
+            f"inputs {self.resolve_topic_name('image')}, {self.resolve_topic_name('radar')}; "
+            f"FASTDDS_DEFAULT_PROFILES_FILE={os.environ.get('FASTDDS_DEFAULT_PROFILES_FILE', '(unset)')}"
+        )
+
+    def _load_estimator(self):
+        from lircdepth.inference import DepthEstimator
+
+        try:
+            return DepthEstimator.from_checkpoint(self.config.checkpoint, device=self.config.device, backend=self.config.backend)
+        except (FileNotFoundError, ValueError, RuntimeError, KeyError) as error:
+            raise StartupError(f"cannot load checkpoint {self.config.checkpoint}: {error}") from error
+
+    def _input_qos(self) -> QoSProfile:
+        if self.config.qos_sensor_data:
+            profile = QoSProfile(**{k: getattr(qos_profile_sensor_data, k) for k in ("history", "reliability", "durability")}, depth=self.config.qos_depth)
+        else:
+            profile = QoSProfile(depth=self.config.qos_depth, reliability=ReliabilityPolicy.RELIABLE)
+        return profile
+
+    # --- callbacks: cheap, never raise ---------------------------------------------------
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        self.stats.received("camera_info")
+        self._camera_info = msg
+
+    def _on_image(self, msg: Image) -> None:
+        self.stats.received("image")
+        self._queue_pairs(self.sync.add_image(stamp_to_seconds(msg.header.stamp), msg))
+
+    def _on_radar(self, msg: PointCloud2) -> None:
+        self.stats.received("radar")
+        self._recent_radar.append(msg)
+        self._queue_pairs(self.sync.add_radar(stamp_to_seconds(msg.header.stamp), msg))
+
+    def _tf_bad(self, text: str) -> None:
+        self._bad("bad.tf_message", text)
+
+    def _bad(self, key: str, text: str) -> None:
+        self.stats.count(key)
+        self.get_logger().warning(text, throttle_duration_sec=LOG_THROTTLE_SECONDS)
+
+    def _queue_pairs(self, pairs: list) -> None:
+        if not pairs:
+            return
+        self.stats.count("pairs", len(pairs))
+        with self._wake:
+            dropped = len(pairs) - 1 + (self._pending is not None)
+            if dropped:
+                self.stats.count("dropped.superseded_pairs", dropped)
+            image, radar = pairs[-1]
+            self._pending = (image, self._sweeps_up_to(radar), self._camera_info)
+            self._wake.notify()
+
+    def _sweeps_up_to(self, radar: PointCloud2) -> list[PointCloud2]:
+        """The paired sweep and up to radar.sweeps - 1 sweeps before it (oldest first)."""
+        stamp = stamp_to_seconds(radar.header.stamp)
+        earlier = [m for m in list(self._recent_radar) if stamp_to_seconds(m.header.stamp) < stamp]
+        return [*earlier[len(earlier) - self.config.radar_sweeps + 1 :], radar] if self.config.radar_sweeps > 1 else [radar]
+
+    # --- worker ----------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            with self._wake:
+                while self._pending is None and self._running:
+                    self._wake.wait()
+                if not self._running:
+                    return
+                job, self._pending = self._pending, None
+            try:
+                self._process(*job)
+            except MessageError as error:
+                self._bad(f"bad.{str(error).split(' ', 1)[0].split('.')[0].lower()}", str(error))
+            except TransformError as error:
+                self.stats.count("tf_failures")
+                self.get_logger().warning(f"pair skipped, no extrinsic: {error}", throttle_duration_sec=LOG_THROTTLE_SECONDS)
+            except Exception as error:  # noqa: BLE001 - the worker must outlive any one frame
+                self._bad("bad.processing_errors", f"frame failed: {type(error).__name__}: {error}")
+
+    def _process(self, image: Image, sweeps: list[PointCloud2], info: CameraInfo | None) -> None:
+        if info is None:
+            raise MessageError("CameraInfo not received yet: pair skipped")
+        start = time.perf_counter()
+        inputs = frame_inputs(
+            image, info, sweeps, self.extrinsics, self.config.radar_fields, self.config.camera_frame, self.config.radar_frame
+        )
+        self.stats.latency("convert", time.perf_counter() - start)
+        if inputs.non_finite_points:
+            self.stats.count("bad.radar_non_finite_points", inputs.non_finite_points)
+        if len(inputs.radar_points) == 0:
+            self._bad("bad.radar_empty", "radar sweep has no points: depth from the image alone")
+        result = self.estimator.estimate(inputs.image, inputs.radar_points)
+        for stage, key in (("rasterise", "preprocess"), ("model", "model"), ("postprocess", "postprocess")):
+            if key in result.timings:
+                self.stats.latency(stage, result.timings[key])
+        start = time.perf_counter()
+        self._publish(image.header, info, inputs.camera_matrix, result)
+        self.stats.latency("publish", time.perf_counter() - start)
+        now = self.get_clock().now().nanoseconds * 1e-9
+        self.stats.latency("end_to_end", now - stamp_to_seconds(image.header.stamp))
+        self.stats.count("published")
+
+    def _publish(self, header, info: CameraInfo, camera_matrix, result) -> None:
+        self.pub_depth.publish(outputs.depth_image(result.depth, header))
+        self.pub_info.publish(outputs.depth_camera_info(info, header))
+        if self.config.publish_uncertainty and result.uncertainty is not None:
+            self.pub_uncertainty.publish(outputs.depth_image(result.uncertainty, header))
+        if self.pub_points is not None:
+            self.pub_points.publish(outputs.depth_points(result.depth, camera_matrix, header, self.max_depth))
+        if self.pub_colored is not None:
+            self.pub_colored.publish(outputs.depth_colored(result.depth, self.max_depth, header))
+
+    # --- diagnostics -------------------------------------------------------------------------
+
+    def _report(self) -> None:
+        values = self.stats.snapshot()
+        counters = asdict(self.sync.counters)
+        values["dropped.unmatched_beyond_slop"] = counters["images_unmatched"]
+        values["dropped.queue_overflow"] = counters["queue_overflow"]
+        values["bad.stamps_backwards"] = counters["stamps_backwards"]
+        values["time_resets"] = counters["time_resets"]
+        warnings = [
+            f"no {stream} received for {self.config.no_input_warning:g} s on {self.resolve_topic_name(stream)} "
+            "(check the topic, the QoS, and for camera-size images the Fast DDS shared-memory profile "
+            "FASTDDS_DEFAULT_PROFILES_FILE=config/fastdds_shm.xml)"
+            for stream in self.stats.silent_streams(("image", "radar"), self.config.no_input_warning, self._started)
+        ]
+        if warnings:
+            self.get_logger().warning(
+                "; ".join(warnings), throttle_duration_sec=max(LOG_THROTTLE_SECONDS, self.config.no_input_warning)
+            )
+        self.pub_diagnostics.publish(
+            diagnostic_array(f"{self.get_name()}: depth", "lircdepth", values, warnings, self.get_clock().now().to_msg())
+        )
+        self._periods += 1
+        if self._periods % LOG_EVERY_PERIODS == 0:
+            self.get_logger().info(summary_line(values))
+
+    def stop(self) -> None:
+        with self._wake:
+            self._running = False
+            self._wake.notify()
+        self._worker.join(timeout=10)
+
+
+def default_params_file() -> Path | None:
+    """config/lircdepth.yaml from the installed share folder, else from the source tree."""
+    candidates = [REPO_ROOT / "config" / "lircdepth.yaml"]
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        candidates.insert(0, Path(get_package_share_directory("lircdepth_ros")) / "config" / "lircdepth.yaml")
+    except (ImportError, LookupError, OSError, ValueError):
+        pass
+    return next((path for path in candidates if path.is_file()), None)
+
+
+def default_fastdds_profile() -> Path | None:
+    params = default_params_file()
+    profile = params.parent / "fastdds_shm.xml" if params else None
+    return profile if profile and profile.is_file() else None
+
+
+def build_ros_args(argv: list[str]) -> tuple[list[str], argparse.Namespace]:
+    """Turn the convenience flags into ROS arguments; the shipped YAML is the default."""
+    parser = argparse.ArgumentParser(prog="lircdepth_node", description=__doc__.splitlines()[0], add_help=True)
+    parser.add_argument("--config", type=Path, help="parameters YAML (default: the shipped config/lircdepth.yaml)")
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME:=VALUE", help="override one parameter")
+    parser.add_argument(
+        "--default-transports",
+        action="store_true",
+        help="do not apply the shipped Fast DDS shared-memory profile when FASTDDS_DEFAULT_PROFILES_FILE is unset",
+    )
+    split = argv.index("--ros-args") if "--ros-args" in argv else len(argv)
+    args = parser.parse_args(argv[:split])
+    ros_args = argv[split:]
+    if args.config is not None and not args.config.is_file():
+        parser.error(f"--config: file not found: {args.config}")
+    params_file = args.config or (None if "--params-file" in ros_args else default_params_file())
+    extra = (["--params-file", str(params_file)] if params_file else []) + [x for p in args.param for x in ("-p", p)]
+    if extra:
+        ros_args = (ros_args or ["--ros-args"]) + extra
+    return ros_args, args
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ros_args, args = build_ros_args(argv)
+    profile = default_fastdds_profile()
+    if not args.default_transports and profile and "FASTDDS_DEFAULT_PROFILES_FILE" not in os.environ:
+        os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(profile)
+    rclpy.init(args=[sys.argv[0], *ros_args])
+    node = None
+    try:
+        node = DepthNode()
+        rclpy.spin(node)
+    except StartupError as error:
+        print(f"lircdepth_node: {error}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.stop()
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

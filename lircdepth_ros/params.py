@@ -1,0 +1,158 @@
+"""The node's parameters: declared with descriptors and ranges, validated into `NodeConfig`.
+
+Parameters are read once at start-up (read-only), so a running node never changes model,
+topics or sync policy under its worker thread. Invalid values raise `ParameterError`
+with the parameter's name and what is allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+
+from lircdepth_ros.calibration import extrinsic_from_parameters
+from lircdepth_ros.radar import RadarFieldNames
+
+DEVICES = ("auto", "cpu", "cuda")
+BACKENDS = ("torch", "compile", "onnxruntime")
+
+
+class ParameterError(ValueError):
+    """A parameter value the node cannot run with."""
+
+
+def _float_range(low: float, high: float) -> dict:
+    return {"floating_point_range": [FloatingPointRange(from_value=low, to_value=high, step=0.0)]}
+
+
+def _int_range(low: int, high: int) -> dict:
+    return {"integer_range": [IntegerRange(from_value=low, to_value=high, step=1)]}
+
+
+# name -> (default, description, extra descriptor fields)
+PARAMETERS: dict[str, tuple[object, str, dict]] = {
+    "checkpoint": ("", "path of the LiRCDepth checkpoint (.pt); required", {}),
+    "device": ("auto", f"inference device, one of {DEVICES} (cuda:N also accepted)", {}),
+    "backend": ("torch", f"estimator backend, one of {BACKENDS}", {}),
+    "max_depth": (0.0, "depth shown in depth/colored and kept in depth/points; 0 = the model's max", _float_range(0.0, 1000.0)),
+    "sync.slop": (0.05, "max |image stamp - radar stamp| of a pair, seconds", _float_range(0.0, 1.0)),
+    "sync.queue_size": (10, "messages kept per stream while waiting for a partner", _int_range(1, 100)),
+    "radar.field_x": ("x", "PointCloud2 field holding x", {}),
+    "radar.field_y": ("y", "PointCloud2 field holding y", {}),
+    "radar.field_z": ("z", "PointCloud2 field holding z", {}),
+    "radar.field_rcs": ("rcs", "PointCloud2 field holding RCS (missing -> 0)", {}),
+    "radar.field_vx": ("vx", "field holding vx, e.g. vx or vx_comp (missing -> 0)", {}),
+    "radar.field_vy": ("vy", "field holding vy, e.g. vy or vy_comp (missing -> 0)", {}),
+    "radar.sweeps": (1, "radar sweeps accumulated per image (motion-compensated with fixed_frame)", _int_range(1, 10)),
+    "frames.camera": ("", "camera frame id; empty = the image header's frame_id", {}),
+    "frames.radar": ("", "radar frame id; empty = the cloud header's frame_id", {}),
+    "frames.fixed": ("", "fixed frame for time travel between stamps (e.g. odom); empty = rigid rig", {}),
+    "tf.enabled": (True, "look the extrinsic up in TF (/tf, /tf_static)", {}),
+    "tf.cache_time": (10.0, "seconds of TF history kept", _float_range(0.5, 600.0)),
+    "extrinsic.translation": ([], "fallback T_camera_from_radar translation [x, y, z] m; [] = none", {}),
+    "extrinsic.rotation_xyzw": ([], "fallback T_camera_from_radar rotation quaternion [x, y, z, w]", {}),
+    "publish.uncertainty": (True, "publish depth/uncertainty when the model estimates it", {}),
+    "publish.points": (False, "publish depth/points (PointCloud2 from the depth)", {}),
+    "publish.colored": (False, "publish depth/colored (rgb8 visualisation)", {}),
+    "qos.sensor_data": (True, "best-effort sensor-data QoS on inputs; false = reliable", {}),
+    "qos.depth": (5, "history depth of input and output QoS", _int_range(1, 100)),
+    "diagnostics.period": (1.0, "seconds between /diagnostics messages and log lines", _float_range(0.1, 60.0)),
+    "diagnostics.no_input_warning": (5.0, "warn when no image/radar arrived for this long, seconds", _float_range(0.5, 600.0)),
+}
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    checkpoint: Path
+    device: str
+    backend: str
+    max_depth: float
+    sync_slop: float
+    sync_queue_size: int
+    radar_fields: RadarFieldNames
+    radar_sweeps: int
+    camera_frame: str
+    radar_frame: str
+    fixed_frame: str
+    tf_enabled: bool
+    tf_cache_time: float
+    extrinsic: object
+    publish_uncertainty: bool
+    publish_points: bool
+    publish_colored: bool
+    qos_sensor_data: bool
+    qos_depth: int
+    diagnostics_period: float
+    no_input_warning: float
+
+
+def declare_parameters(node: Node) -> dict[str, object]:
+    """Declare every parameter (read-only, with description and range); return their values."""
+    values = {}
+    for name, (default, description, extra) in PARAMETERS.items():
+        descriptor = ParameterDescriptor(description=description, read_only=True, **extra)
+        # An empty list has no ROS type of its own: declare list parameters by type.
+        value = Parameter.Type.DOUBLE_ARRAY if isinstance(default, list) else default
+        try:
+            parameter = node.declare_parameter(name, value, descriptor)
+        except InvalidParameterValueException as error:
+            raise ParameterError(f"parameter '{name}' is invalid: {error}") from error
+        except (InvalidParameterTypeException, TypeError, ValueError) as error:
+            raise ParameterError(f"parameter '{name}' has the wrong type ({error}); expected like {default!r}") from error
+        values[name] = parameter.value if parameter.value is not None else default
+    return values
+
+
+def _choice(values: dict, name: str, choices: tuple[str, ...]) -> str:
+    value = str(values[name])
+    if value not in choices and not (name == "device" and value.startswith("cuda:")):
+        raise ParameterError(f"parameter '{name}' = '{value}' is not one of {choices}")
+    return value
+
+
+def config_from_values(values: dict[str, object]) -> NodeConfig:
+    """Validate declared values into a NodeConfig; ParameterError names the bad parameter."""
+    checkpoint = Path(str(values["checkpoint"])).expanduser()
+    if not str(values["checkpoint"]):
+        raise ParameterError("parameter 'checkpoint' is empty: give the path of a LiRCDepth checkpoint")
+    if not checkpoint.is_file():
+        raise ParameterError(f"parameter 'checkpoint': file not found: {checkpoint}")
+    fields = RadarFieldNames(*(str(values[f"radar.field_{n}"]) for n in ("x", "y", "z", "rcs", "vx", "vy")))
+    if not all((fields.x, fields.y, fields.z)):
+        raise ParameterError("parameters 'radar.field_x/y/z' must not be empty")
+    try:
+        extrinsic = extrinsic_from_parameters(
+            list(values["extrinsic.translation"]), list(values["extrinsic.rotation_xyzw"])
+        )
+    except ValueError as error:
+        raise ParameterError(f"parameters 'extrinsic.*': {error}") from error
+    if not values["tf.enabled"] and extrinsic is None:
+        raise ParameterError("'tf.enabled' is false but no 'extrinsic.translation'/'extrinsic.rotation_xyzw' given")
+    return NodeConfig(
+        checkpoint=checkpoint,
+        device=_choice(values, "device", DEVICES),
+        backend=_choice(values, "backend", BACKENDS),
+        max_depth=float(values["max_depth"]),
+        sync_slop=float(values["sync.slop"]),
+        sync_queue_size=int(values["sync.queue_size"]),
+        radar_fields=fields,
+        radar_sweeps=int(values["radar.sweeps"]),
+        camera_frame=str(values["frames.camera"]),
+        radar_frame=str(values["frames.radar"]),
+        fixed_frame=str(values["frames.fixed"]),
+        tf_enabled=bool(values["tf.enabled"]),
+        tf_cache_time=float(values["tf.cache_time"]),
+        extrinsic=extrinsic,
+        publish_uncertainty=bool(values["publish.uncertainty"]),
+        publish_points=bool(values["publish.points"]),
+        publish_colored=bool(values["publish.colored"]),
+        qos_sensor_data=bool(values["qos.sensor_data"]),
+        qos_depth=int(values["qos.depth"]),
+        diagnostics_period=float(values["diagnostics.period"]),
+        no_input_warning=float(values["diagnostics.no_input_warning"]),
+    )

@@ -1,0 +1,149 @@
+"""Short real training runs on the prepared synthetic world (tiny crop, a few steps)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from lircdepth.models.checkpoint import load_checkpoint
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from lircdepth.cli import main
+from lircdepth.training.options import resolve_options
+from lircdepth.training.trainer import TrainingDiverged, train
+
+TINY = {
+    "input_height": 64,
+    "input_width": 128,
+    "batch_size": 2,
+    "workers": 0,
+    "num_threads": 2,
+    "max_steps": 2,
+    "eval_freq": 0,
+    "save_freq": 1,
+    "log_freq": 1,
+    "image_log_freq": 1,
+    "max_val_images": 1,
+    "progress": False,
+}
+NO_DISTILL = {
+    "w_image_feature_distill": 0.0,
+    "w_radar_feature_distill": 0.0,
+    "w_pairwise_distill": 0.0,
+    "w_inter_depth_distill": 0.0,
+}
+
+
+def tiny_options(mode, prepared_root, log_directory, **overrides):
+    values = {
+        **TINY,
+        "data_path": str(prepared_root),
+        "log_directory": str(log_directory),
+        **overrides,
+    }
+    return resolve_options(mode, overrides=values)
+
+
+def tensorboard_tags(run_dir):
+    events = EventAccumulator(
+        str(run_dir / "tensorboard"), size_guidance={"images": 0, "scalars": 0}
+    )
+    events.Reload()
+    return set(events.Tags()["scalars"]), set(events.Tags()["images"])
+
+
+@pytest.fixture(scope="module")
+def teacher_run(prepared_root, tmp_path_factory):
+    log_directory = tmp_path_factory.mktemp("runs")
+    summary = train(tiny_options("teacher", prepared_root, log_directory))
+    return log_directory / "teacher", summary
+
+
+def test_teacher_run_writes_checkpoints_options_and_tensorboard(teacher_run):
+    run_dir, summary = teacher_run
+    assert summary["global_step"] == 2
+    last = load_checkpoint(run_dir / "last.pt", map_location="cpu")
+    assert last["arch"] == "cafnet" and last["global_step"] == 2
+    assert {"model", "optimizer", "scheduler", "rng", "best", "config", "model_config"} <= set(last)
+    assert last["best"]["global_step"] == 2 and last["best"]["cap"] == 80
+    assert (run_dir / "best.pt").is_file()
+    assert "--input_height 64" in (run_dir / "options.txt").read_text()
+    scalars, images = tensorboard_tags(run_dir)
+    assert {
+        "train/total",
+        "train/depth_interp",
+        "train/confidence",
+        "train/lr_encoder",
+        "train/lr_decoder",
+    } <= scalars
+    assert "val/80m/mae" in scalars and "val/50m/delta1" in scalars
+    assert {"train/panel", "val/panel"} <= images
+
+
+def test_student_distilled_from_the_teacher(teacher_run, prepared_root, tmp_path):
+    teacher_dir, _ = teacher_run
+    options = tiny_options(
+        "student", prepared_root, tmp_path, teacher_checkpoint=str(teacher_dir / "last.pt")
+    )
+    assert train(options)["global_step"] == 2
+    assert (
+        load_checkpoint(tmp_path / "student" / "last.pt", map_location="cpu")["arch"] == "lircdepth"
+    )
+    scalars, _ = tensorboard_tags(tmp_path / "student")
+    distill_terms = {
+        "image_feature_distill",
+        "radar_feature_distill",
+        "pairwise_distill",
+        "inter_depth_distill",
+    }
+    assert {f"train/{t}" for t in distill_terms} <= scalars
+
+
+def test_student_distillation_without_teacher_is_a_clear_error(prepared_root, tmp_path):
+    with pytest.raises(ValueError, match="--teacher_checkpoint"):
+        train(tiny_options("student", prepared_root, tmp_path))
+
+
+def test_run_continues_from_last_checkpoint(prepared_root, tmp_path):
+    train(tiny_options("student", prepared_root, tmp_path, max_steps=1, **NO_DISTILL))
+    summary = train(tiny_options("student", prepared_root, tmp_path, max_steps=3, **NO_DISTILL))
+    assert summary["global_step"] == 3
+    assert load_checkpoint(tmp_path / "student" / "last.pt", map_location="cpu")["global_step"] == 3
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(prepared_root, tmp_path, capsys):
+    options = tiny_options(
+        "student", prepared_root, tmp_path, max_steps=4, debug_nan_at_step=1, **NO_DISTILL
+    )
+    with pytest.raises(TrainingDiverged, match=r"loss became nan at step 2 .*last\.pt is kept"):
+        train(options)
+    last = load_checkpoint(tmp_path / "student" / "last.pt", map_location="cpu")
+    assert last["global_step"] == 1
+    assert all(torch.isfinite(v).all() for v in last["model"].values() if v.is_floating_point())
+
+
+def test_evaluate_cli_writes_json_markdown_and_pngs(teacher_run, prepared_root, tmp_path, capsys):
+    run_dir, _ = teacher_run
+    argv = [
+        "evaluate", "--checkpoint", str(run_dir / "best.pt"), "--data", str(prepared_root),
+        "--split", "val", "--max-images", "1", "--json", str(tmp_path / "m.json"),
+        "--markdown", str(tmp_path / "m.md"), "--save-png", str(tmp_path / "png"), "--device", "cpu",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads((tmp_path / "m.json").read_text())
+    assert report["arch"] == "cafnet" and report["split"] == "val"
+    assert set(report["metrics"]) == {"50", "70", "80"}
+    assert report["metrics"]["80"]["num_images"] == 1
+    assert report["metrics"]["80"]["mae"] > 0
+    assert "| 80 | 1 |" in (tmp_path / "m.md").read_text()
+    assert "MAE (m)" in capsys.readouterr().out
+    assert len(list((tmp_path / "png").glob("*_depth.png"))) == 1
+    assert len(list((tmp_path / "png").glob("*_error.png"))) == 1
+
+
+def test_evaluate_cli_missing_checkpoint(tmp_path, capsys):
+    assert (
+        main(["evaluate", "--checkpoint", str(tmp_path / "none.pt"), "--data", str(tmp_path)]) == 2
+    )
+    assert "checkpoint not found" in capsys.readouterr().err
