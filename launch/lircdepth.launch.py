@@ -6,10 +6,11 @@
 
 from pathlib import Path
 
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+
+from launch import LaunchDescription
 
 
 def _share_dir() -> Path:
@@ -27,7 +28,10 @@ def generate_launch_description() -> LaunchDescription:
         "checkpoint": ("", "path of the LiRCDepth checkpoint (.pt)"),
         "device": ("auto", "auto, cpu or cuda"),
         "params_file": (str(share / "config" / "lircdepth.yaml"), "node parameters YAML"),
-        "fastdds_profile": (str(share / "config" / "fastdds_shm.xml"), "Fast DDS profile (shared memory)"),
+        "fastdds_profile": (
+            str(share / "config" / "fastdds_shm.xml"),
+            "Fast DDS profile (shared memory)",
+        ),
         "image": ("image", "camera image topic"),
         "camera_info": ("camera_info", "camera info topic"),
         "radar": ("radar", "radar PointCloud2 topic"),
@@ -39,7 +43,10 @@ def generate_launch_description() -> LaunchDescription:
         executable="lircdepth_node",
         name="lircdepth_node",
         output="screen",
-        parameters=[config["params_file"], {"checkpoint": config["checkpoint"], "device": config["device"]}],
+        parameters=[
+            config["params_file"],
+            {"checkpoint": config["checkpoint"], "device": config["device"]},
+        ],
         remappings=[
             ("image", config["image"]),
             ("camera_info", config["camera_info"]),
@@ -52,6 +59,9 @@ def generate_launch_description() -> LaunchDescription:
         ],
     )
     return LaunchDescription(
-        [DeclareLaunchArgument(name, default_value=default, description=text) for name, (default, text) in arguments.items()]
+        [
+            DeclareLaunchArgument(name, default_value=default, description=text)
+            for name, (default, text) in arguments.items()
+        ]
         + [SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", config["fastdds_profile"]), node]
     )

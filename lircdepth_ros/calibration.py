@@ -17,7 +17,9 @@ from lircdepth.geometry import make_transform
 from lircdepth_ros.tf_buffer import TransformError
 
 
-def extrinsic_from_parameters(translation: Sequence[float], rotation_xyzw: Sequence[float]) -> np.ndarray | None:
+def extrinsic_from_parameters(
+    translation: Sequence[float], rotation_xyzw: Sequence[float]
+) -> np.ndarray | None:
     """T_camera_from_radar from parameter lists; None when both are empty (no fallback)."""
     if len(translation) == 0 and len(rotation_xyzw) == 0:
         return None
@@ -28,14 +30,20 @@ def extrinsic_from_parameters(translation: Sequence[float], rotation_xyzw: Seque
         )
     quaternion = np.asarray(rotation_xyzw, dtype=np.float64)
     if not np.all(np.isfinite(quaternion)) or abs(np.linalg.norm(quaternion) - 1.0) > 1e-3:
-        raise ValueError(f"extrinsic.rotation_xyzw must be a unit quaternion, got {list(rotation_xyzw)}")
-    return make_transform(Rotation.from_quat(quaternion).as_matrix(), np.asarray(translation, dtype=np.float64))
+        raise ValueError(
+            f"extrinsic.rotation_xyzw must be a unit quaternion, got {list(rotation_xyzw)}"
+        )
+    return make_transform(
+        Rotation.from_quat(quaternion).as_matrix(), np.asarray(translation, dtype=np.float64)
+    )
 
 
 class RadarToCamera:
     """Looks up T_camera_from_radar for a pair; raises TransformError when nothing is known."""
 
-    def __init__(self, transforms=None, fixed_frame: str = "", fallback: np.ndarray | None = None) -> None:
+    def __init__(
+        self, transforms=None, fixed_frame: str = "", fallback: np.ndarray | None = None
+    ) -> None:
         self.transforms = transforms
         self.fixed_frame = fixed_frame
         self.fallback = fallback
@@ -54,5 +62,7 @@ class RadarToCamera:
                 if self.fallback is None:
                     raise
         if self.fallback is None:
-            raise TransformError(f"no TF and no extrinsic parameters for '{radar_frame}' -> '{camera_frame}'")
+            raise TransformError(
+                f"no TF and no extrinsic parameters for '{radar_frame}' -> '{camera_frame}'"
+            )
         return self.fallback

@@ -80,7 +80,9 @@ def image_to_numpy(msg: Image) -> np.ndarray:
         raise MessageError(f"Image.height/width must be positive, got {height} x {width}")
     row_bytes = width * channels * dtype.itemsize
     if msg.step < row_bytes:
-        raise MessageError(f"Image.step {msg.step} is smaller than width x pixel size = {row_bytes}")
+        raise MessageError(
+            f"Image.step {msg.step} is smaller than width x pixel size = {row_bytes}"
+        )
     buffer = np.frombuffer(msg.data, dtype=np.uint8)
     if buffer.size < msg.step * height:
         raise MessageError(
@@ -135,7 +137,9 @@ def pointcloud2_dtype(msg: PointCloud2) -> np.dtype:
     names, formats, offsets = [], [], []
     for field in msg.fields:
         if field.datatype not in POINT_FIELD_TYPES:
-            raise MessageError(f"PointCloud2 field '{field.name}' has unknown datatype {field.datatype}")
+            raise MessageError(
+                f"PointCloud2 field '{field.name}' has unknown datatype {field.datatype}"
+            )
         scalar = np.dtype(POINT_FIELD_TYPES[field.datatype]).newbyteorder(order)
         count = max(int(field.count), 1)
         end = field.offset + scalar.itemsize * count
@@ -147,9 +151,18 @@ def pointcloud2_dtype(msg: PointCloud2) -> np.dtype:
         formats.append(scalar if count == 1 else (scalar, (count,)))
         offsets.append(int(field.offset))
     try:
-        return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": int(msg.point_step)})
+        return np.dtype(
+            {
+                "names": names,
+                "formats": formats,
+                "offsets": offsets,
+                "itemsize": int(msg.point_step),
+            }
+        )
     except ValueError as error:
-        raise MessageError(f"PointCloud2.fields do not form a valid point layout: {error}") from error
+        raise MessageError(
+            f"PointCloud2.fields do not form a valid point layout: {error}"
+        ) from error
 
 
 def pointcloud2_to_array(msg: PointCloud2) -> np.ndarray:
@@ -170,7 +183,9 @@ def pointcloud2_to_array(msg: PointCloud2) -> np.ndarray:
         raise MessageError(
             f"PointCloud2.data is truncated: {buffer.size} bytes for {height} rows of row_step {msg.row_step}"
         )
-    rows = buffer[: msg.row_step * height].reshape(height, msg.row_step)[:, : width * msg.point_step]
+    rows = buffer[: msg.row_step * height].reshape(height, msg.row_step)[
+        :, : width * msg.point_step
+    ]
     return np.ascontiguousarray(rows).view(dtype).reshape(-1)
 
 
@@ -181,7 +196,9 @@ def pointcloud2_to_array_with_library(msg: PointCloud2) -> np.ndarray:
     return np.asarray(sensor_msgs_py_point_cloud2.read_points(msg, skip_nans=False)).reshape(-1)
 
 
-def array_to_pointcloud2(points: np.ndarray, header: Header | None = None, height: int = 1) -> PointCloud2:
+def array_to_pointcloud2(
+    points: np.ndarray, header: Header | None = None, height: int = 1
+) -> PointCloud2:
     """PointCloud2 from a structured array (fields in host byte order); unorganised unless height > 1."""
     points = np.ascontiguousarray(points)
     if points.dtype.names is None:
@@ -193,9 +210,15 @@ def array_to_pointcloud2(points: np.ndarray, header: Header | None = None, heigh
         if base not in NUMPY_TO_POINT_FIELD:
             raise ValueError(f"field '{name}' has type {scalar} with no PointField equivalent")
         count = int(np.prod(scalar.shape)) if scalar.shape else 1
-        fields.append(PointField(name=name, offset=int(offset), datatype=NUMPY_TO_POINT_FIELD[base], count=count))
+        fields.append(
+            PointField(
+                name=name, offset=int(offset), datatype=NUMPY_TO_POINT_FIELD[base], count=count
+            )
+        )
     width = points.size // height if height else 0
-    msg = PointCloud2(header=header or Header(), height=int(height), width=int(width), fields=fields)
+    msg = PointCloud2(
+        header=header or Header(), height=int(height), width=int(width), fields=fields
+    )
     msg.is_bigendian = HOST_IS_BIG_ENDIAN
     msg.point_step = int(points.dtype.itemsize)
     msg.row_step = int(points.dtype.itemsize * width)
@@ -204,7 +227,9 @@ def array_to_pointcloud2(points: np.ndarray, header: Header | None = None, heigh
     return msg
 
 
-def xyz_to_pointcloud2(xyz: np.ndarray, header: Header | None = None, height: int = 1, **extra: np.ndarray) -> PointCloud2:
+def xyz_to_pointcloud2(
+    xyz: np.ndarray, header: Header | None = None, height: int = 1, **extra: np.ndarray
+) -> PointCloud2:
     """float32 x, y, z (+ extra float32 fields by name) cloud from an N x 3 array."""
     xyz = np.asarray(xyz, dtype=np.float32).reshape(-1, 3)
     names = ["x", "y", "z", *extra]

@@ -62,8 +62,12 @@ class NodeStats:
         """Flat name -> value: counts, rates (Hz), and stage latency mean/max (ms) since the last snapshot."""
         now = time.monotonic()
         with self._lock:
-            values: dict[str, float] = {key: float(value) for key, value in sorted(self.counts.items())}
-            values.update({f"rate.{name}": meter.rate(now) for name, meter in sorted(self._rates.items())})
+            values: dict[str, float] = {
+                key: float(value) for key, value in sorted(self.counts.items())
+            }
+            values.update(
+                {f"rate.{name}": meter.rate(now) for name, meter in sorted(self._rates.items())}
+            )
             for stage in STAGES:
                 samples = self._latency.pop(stage, [])
                 if samples:
@@ -82,7 +86,9 @@ def problem_count(values: dict[str, float]) -> float:
     return sum(v for k, v in values.items() if k.startswith(("bad.", "tf_failures", "dropped.")))
 
 
-def diagnostic_array(name: str, hardware_id: str, values: dict[str, float], warnings: list[str], stamp) -> DiagnosticArray:
+def diagnostic_array(
+    name: str, hardware_id: str, values: dict[str, float], warnings: list[str], stamp
+) -> DiagnosticArray:
     """One DiagnosticStatus: WARN with a message when something is wrong, else OK."""
     status = DiagnosticStatus(
         level=DiagnosticStatus.WARN if warnings else DiagnosticStatus.OK,
@@ -99,5 +105,7 @@ def summary_line(values: dict[str, float]) -> str:
     rates = " ".join(f"{k[5:]}={v:.1f}Hz" for k, v in values.items() if k.startswith("rate."))
     model = values.get("latency_ms.model.mean")
     e2e = values.get("latency_ms.end_to_end.mean")
-    latency = f" model={model:.0f}ms e2e={e2e:.0f}ms" if model is not None and e2e is not None else ""
+    latency = (
+        f" model={model:.0f}ms e2e={e2e:.0f}ms" if model is not None and e2e is not None else ""
+    )
     return f"{rates}{latency} published={values.get('published', 0):g} problems={problem_count(values):g}"

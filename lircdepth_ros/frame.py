@@ -16,7 +16,7 @@ from lircdepth.geometry import project_radar, transform_points
 from lircdepth_ros.calibration import RadarToCamera
 from lircdepth_ros.conversions import MessageError, image_to_rgb8
 from lircdepth_ros.outputs import camera_matrix_from_info
-from lircdepth_ros.radar import RadarFieldNames, radar_points_from_cloud
+from lircdepth_ros.radar import DEFAULT_FIELDS, RadarFieldNames, radar_points_from_cloud
 from lircdepth_ros.tf_buffer import stamp_to_seconds
 
 
@@ -33,7 +33,7 @@ def frame_inputs(
     info: CameraInfo,
     radar_msgs: Sequence[PointCloud2],
     extrinsics: RadarToCamera,
-    fields: RadarFieldNames = RadarFieldNames(),
+    fields: RadarFieldNames = DEFAULT_FIELDS,
     camera_frame: str = "",
     radar_frame: str = "",
 ) -> FrameInputs:
@@ -54,8 +54,15 @@ def frame_inputs(
         sweep = radar_points_from_cloud(cloud, fields)
         non_finite += sweep.dropped_non_finite
         camera_from_radar = extrinsics.camera_from_radar(
-            camera, image_stamp, radar_frame or cloud.header.frame_id, stamp_to_seconds(cloud.header.stamp)
+            camera,
+            image_stamp,
+            radar_frame or cloud.header.frame_id,
+            stamp_to_seconds(cloud.header.stamp),
         )
-        projected.append(project_radar(transform_points(camera_from_radar, sweep.xyz), sweep.features, camera_matrix))
+        projected.append(
+            project_radar(
+                transform_points(camera_from_radar, sweep.xyz), sweep.features, camera_matrix
+            )
+        )
     radar_points = np.concatenate(projected) if projected else np.zeros((0, 6))
     return FrameInputs(image, radar_points, camera_matrix, non_finite)

@@ -58,7 +58,9 @@ class DepthNode(Node):
         self.max_depth = config.max_depth or self.estimator.max_depth
         self.stats = NodeStats()
         self.sync = ApproximateTimeSync(config.sync_slop, config.sync_queue_size)
-        self._recent_radar: deque[PointCloud2] = deque(maxlen=config.sync_queue_size + config.radar_sweeps)
+        self._recent_radar: deque[PointCloud2] = deque(
+            maxlen=config.sync_queue_size + config.radar_sweeps
+        )
         self._camera_info: CameraInfo | None = None
         self._pending = None
         self._wake = threading.Condition()
@@ -66,7 +68,11 @@ class DepthNode(Node):
         self._started = time.monotonic()
         self._periods = 0
 
-        transforms = make_transform_source(self, config.tf_cache_time, self._tf_bad) if config.tf_enabled else None
+        transforms = (
+            make_transform_source(self, config.tf_cache_time, self._tf_bad)
+            if config.tf_enabled
+            else None
+        )
         self.extrinsics = RadarToCamera(transforms, config.fixed_frame, config.extrinsic)
         qos_in = self._input_qos()
         self.create_subscription(Image, "image", self._on_image, qos_in)
@@ -76,8 +82,16 @@ class DepthNode(Node):
         self.pub_depth = self.create_publisher(Image, "depth", qos_out)
         self.pub_info = self.create_publisher(CameraInfo, "depth/camera_info", qos_out)
         self.pub_uncertainty = self.create_publisher(Image, "depth/uncertainty", qos_out)
-        self.pub_points = self.create_publisher(PointCloud2, "depth/points", qos_out) if config.publish_points else None
-        self.pub_colored = self.create_publisher(Image, "depth/colored", qos_out) if config.publish_colored else None
+        self.pub_points = (
+            self.create_publisher(PointCloud2, "depth/points", qos_out)
+            if config.publish_points
+            else None
+        )
+        self.pub_colored = (
+            self.create_publisher(Image, "depth/colored", qos_out)
+            if config.publish_colored
+            else None
+        )
         self.pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_timer(config.diagnostics_period, self._report)
         self._worker = threading.Thread(target=self._work, name="lircdepth-inference", daemon=True)
@@ -92,15 +106,27 @@ class DepthNode(Node):
         from lircdepth.inference import DepthEstimator
 
         try:
-            return DepthEstimator.from_checkpoint(self.config.checkpoint, device=self.config.device, backend=self.config.backend)
+            return DepthEstimator.from_checkpoint(
+                self.config.checkpoint, device=self.config.device, backend=self.config.backend
+            )
         except (FileNotFoundError, ValueError, RuntimeError, KeyError) as error:
-            raise StartupError(f"cannot load checkpoint {self.config.checkpoint}: {error}") from error
+            raise StartupError(
+                f"cannot load checkpoint {self.config.checkpoint}: {error}"
+            ) from error
 
     def _input_qos(self) -> QoSProfile:
         if self.config.qos_sensor_data:
-            profile = QoSProfile(**{k: getattr(qos_profile_sensor_data, k) for k in ("history", "reliability", "durability")}, depth=self.config.qos_depth)
+            profile = QoSProfile(
+                **{
+                    k: getattr(qos_profile_sensor_data, k)
+                    for k in ("history", "reliability", "durability")
+                },
+                depth=self.config.qos_depth,
+            )
         else:
-            profile = QoSProfile(depth=self.config.qos_depth, reliability=ReliabilityPolicy.RELIABLE)
+            profile = QoSProfile(
+                depth=self.config.qos_depth, reliability=ReliabilityPolicy.RELIABLE
+            )
         return profile
 
     # --- callbacks: cheap, never raise ---------------------------------------------------
@@ -141,7 +167,11 @@ class DepthNode(Node):
         """The paired sweep and up to radar.sweeps - 1 sweeps before it (oldest first)."""
         stamp = stamp_to_seconds(radar.header.stamp)
         earlier = [m for m in list(self._recent_radar) if stamp_to_seconds(m.header.stamp) < stamp]
-        return [*earlier[len(earlier) - self.config.radar_sweeps + 1 :], radar] if self.config.radar_sweeps > 1 else [radar]
+        return (
+            [*earlier[len(earlier) - self.config.radar_sweeps + 1 :], radar]
+            if self.config.radar_sweeps > 1
+            else [radar]
+        )
 
     # --- worker ----------------------------------------------------------------------------
 
@@ -159,7 +189,10 @@ class DepthNode(Node):
                 self._bad(f"bad.{str(error).split(' ', 1)[0].split('.')[0].lower()}", str(error))
             except TransformError as error:
                 self.stats.count("tf_failures")
-                self.get_logger().warning(f"pair skipped, no extrinsic: {error}", throttle_duration_sec=LOG_THROTTLE_SECONDS)
+                self.get_logger().warning(
+                    f"pair skipped, no extrinsic: {error}",
+                    throttle_duration_sec=LOG_THROTTLE_SECONDS,
+                )
             except Exception as error:  # noqa: BLE001 - the worker must outlive any one frame
                 self._bad("bad.processing_errors", f"frame failed: {type(error).__name__}: {error}")
 
@@ -168,7 +201,13 @@ class DepthNode(Node):
             raise MessageError("CameraInfo not received yet: pair skipped")
         start = time.perf_counter()
         inputs = frame_inputs(
-            image, info, sweeps, self.extrinsics, self.config.radar_fields, self.config.camera_frame, self.config.radar_frame
+            image,
+            info,
+            sweeps,
+            self.extrinsics,
+            self.config.radar_fields,
+            self.config.camera_frame,
+            self.config.radar_frame,
         )
         self.stats.latency("convert", time.perf_counter() - start)
         if inputs.non_finite_points:
@@ -176,7 +215,11 @@ class DepthNode(Node):
         if len(inputs.radar_points) == 0:
             self._bad("bad.radar_empty", "radar sweep has no points: depth from the image alone")
         result = self.estimator.estimate(inputs.image, inputs.radar_points)
-        for stage, key in (("rasterise", "preprocess"), ("model", "model"), ("postprocess", "postprocess")):
+        for stage, key in (
+            ("rasterise", "preprocess"),
+            ("model", "model"),
+            ("postprocess", "postprocess"),
+        ):
             if key in result.timings:
                 self.stats.latency(stage, result.timings[key])
         start = time.perf_counter()
@@ -192,7 +235,9 @@ class DepthNode(Node):
         if self.config.publish_uncertainty and result.uncertainty is not None:
             self.pub_uncertainty.publish(outputs.depth_image(result.uncertainty, header))
         if self.pub_points is not None:
-            self.pub_points.publish(outputs.depth_points(result.depth, camera_matrix, header, self.max_depth))
+            self.pub_points.publish(
+                outputs.depth_points(result.depth, camera_matrix, header, self.max_depth)
+            )
         if self.pub_colored is not None:
             self.pub_colored.publish(outputs.depth_colored(result.depth, self.max_depth, header))
 
@@ -209,14 +254,23 @@ class DepthNode(Node):
             f"no {stream} received for {self.config.no_input_warning:g} s on {self.resolve_topic_name(stream)} "
             "(check the topic, the QoS, and for camera-size images the Fast DDS shared-memory profile "
             "FASTDDS_DEFAULT_PROFILES_FILE=config/fastdds_shm.xml)"
-            for stream in self.stats.silent_streams(("image", "radar"), self.config.no_input_warning, self._started)
+            for stream in self.stats.silent_streams(
+                ("image", "radar"), self.config.no_input_warning, self._started
+            )
         ]
         if warnings:
             self.get_logger().warning(
-                "; ".join(warnings), throttle_duration_sec=max(LOG_THROTTLE_SECONDS, self.config.no_input_warning)
+                "; ".join(warnings),
+                throttle_duration_sec=max(LOG_THROTTLE_SECONDS, self.config.no_input_warning),
             )
         self.pub_diagnostics.publish(
-            diagnostic_array(f"{self.get_name()}: depth", "lircdepth", values, warnings, self.get_clock().now().to_msg())
+            diagnostic_array(
+                f"{self.get_name()}: depth",
+                "lircdepth",
+                values,
+                warnings,
+                self.get_clock().now().to_msg(),
+            )
         )
         self._periods += 1
         if self._periods % LOG_EVERY_PERIODS == 0:
@@ -235,7 +289,9 @@ def default_params_file() -> Path | None:
     try:
         from ament_index_python.packages import get_package_share_directory
 
-        candidates.insert(0, Path(get_package_share_directory("lircdepth_ros")) / "config" / "lircdepth.yaml")
+        candidates.insert(
+            0, Path(get_package_share_directory("lircdepth_ros")) / "config" / "lircdepth.yaml"
+        )
     except (ImportError, LookupError, OSError, ValueError):
         pass
     return next((path for path in candidates if path.is_file()), None)
@@ -249,9 +305,20 @@ def default_fastdds_profile() -> Path | None:
 
 def build_ros_args(argv: list[str]) -> tuple[list[str], argparse.Namespace]:
     """Turn the convenience flags into ROS arguments; the shipped YAML is the default."""
-    parser = argparse.ArgumentParser(prog="lircdepth_node", description=__doc__.splitlines()[0], add_help=True)
-    parser.add_argument("--config", type=Path, help="parameters YAML (default: the shipped config/lircdepth.yaml)")
-    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME:=VALUE", help="override one parameter")
+    parser = argparse.ArgumentParser(
+        prog="lircdepth_node", description=__doc__.splitlines()[0], add_help=True
+    )
+    parser.add_argument(
+        "--config", type=Path, help="parameters YAML (default: the shipped config/lircdepth.yaml)"
+    )
+    parser.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME:=VALUE",
+        help="override one parameter",
+    )
     parser.add_argument(
         "--default-transports",
         action="store_true",
@@ -263,7 +330,9 @@ def build_ros_args(argv: list[str]) -> tuple[list[str], argparse.Namespace]:
     if args.config is not None and not args.config.is_file():
         parser.error(f"--config: file not found: {args.config}")
     params_file = args.config or (None if "--params-file" in ros_args else default_params_file())
-    extra = (["--params-file", str(params_file)] if params_file else []) + [x for p in args.param for x in ("-p", p)]
+    extra = (["--params-file", str(params_file)] if params_file else []) + [
+        x for p in args.param for x in ("-p", p)
+    ]
     if extra:
         ros_args = (ros_args or ["--ros-args"]) + extra
     return ros_args, args
@@ -273,7 +342,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     ros_args, args = build_ros_args(argv)
     profile = default_fastdds_profile()
-    if not args.default_transports and profile and "FASTDDS_DEFAULT_PROFILES_FILE" not in os.environ:
+    if (
+        not args.default_transports
+        and profile
+        and "FASTDDS_DEFAULT_PROFILES_FILE" not in os.environ
+    ):
         os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(profile)
     rclpy.init(args=[sys.argv[0], *ros_args])
     node = None

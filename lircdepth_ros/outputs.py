@@ -41,7 +41,9 @@ def depth_camera_info(info: CameraInfo, header: Header) -> CameraInfo:
     )
 
 
-def depth_points(depth: np.ndarray, camera_matrix: np.ndarray, header: Header, max_depth: float) -> PointCloud2:
+def depth_points(
+    depth: np.ndarray, camera_matrix: np.ndarray, header: Header, max_depth: float
+) -> PointCloud2:
     """Organised x, y, z cloud like depth_image_proc: NaN where depth is 0 or beyond max_depth."""
     points = backproject_depth(depth, camera_matrix)
     invalid = (depth <= 0) | (depth > max_depth)

@@ -39,30 +39,66 @@ PARAMETERS: dict[str, tuple[object, str, dict]] = {
     "checkpoint": ("", "path of the LiRCDepth checkpoint (.pt); required", {}),
     "device": ("auto", f"inference device, one of {DEVICES} (cuda:N also accepted)", {}),
     "backend": ("torch", f"estimator backend, one of {BACKENDS}", {}),
-    "max_depth": (0.0, "depth shown in depth/colored and kept in depth/points; 0 = the model's max", _float_range(0.0, 1000.0)),
-    "sync.slop": (0.05, "max |image stamp - radar stamp| of a pair, seconds", _float_range(0.0, 1.0)),
-    "sync.queue_size": (10, "messages kept per stream while waiting for a partner", _int_range(1, 100)),
+    "max_depth": (
+        0.0,
+        "depth shown in depth/colored and kept in depth/points; 0 = the model's max",
+        _float_range(0.0, 1000.0),
+    ),
+    "sync.slop": (
+        0.05,
+        "max |image stamp - radar stamp| of a pair, seconds",
+        _float_range(0.0, 1.0),
+    ),
+    "sync.queue_size": (
+        10,
+        "messages kept per stream while waiting for a partner",
+        _int_range(1, 100),
+    ),
     "radar.field_x": ("x", "PointCloud2 field holding x", {}),
     "radar.field_y": ("y", "PointCloud2 field holding y", {}),
     "radar.field_z": ("z", "PointCloud2 field holding z", {}),
     "radar.field_rcs": ("rcs", "PointCloud2 field holding RCS (missing -> 0)", {}),
     "radar.field_vx": ("vx", "field holding vx, e.g. vx or vx_comp (missing -> 0)", {}),
     "radar.field_vy": ("vy", "field holding vy, e.g. vy or vy_comp (missing -> 0)", {}),
-    "radar.sweeps": (1, "radar sweeps accumulated per image (motion-compensated with fixed_frame)", _int_range(1, 10)),
+    "radar.sweeps": (
+        1,
+        "radar sweeps accumulated per image (motion-compensated with fixed_frame)",
+        _int_range(1, 10),
+    ),
     "frames.camera": ("", "camera frame id; empty = the image header's frame_id", {}),
     "frames.radar": ("", "radar frame id; empty = the cloud header's frame_id", {}),
-    "frames.fixed": ("", "fixed frame for time travel between stamps (e.g. odom); empty = rigid rig", {}),
+    "frames.fixed": (
+        "",
+        "fixed frame for time travel between stamps (e.g. odom); empty = rigid rig",
+        {},
+    ),
     "tf.enabled": (True, "look the extrinsic up in TF (/tf, /tf_static)", {}),
     "tf.cache_time": (10.0, "seconds of TF history kept", _float_range(0.5, 600.0)),
-    "extrinsic.translation": ([], "fallback T_camera_from_radar translation [x, y, z] m; [] = none", {}),
-    "extrinsic.rotation_xyzw": ([], "fallback T_camera_from_radar rotation quaternion [x, y, z, w]", {}),
+    "extrinsic.translation": (
+        [],
+        "fallback T_camera_from_radar translation [x, y, z] m; [] = none",
+        {},
+    ),
+    "extrinsic.rotation_xyzw": (
+        [],
+        "fallback T_camera_from_radar rotation quaternion [x, y, z, w]",
+        {},
+    ),
     "publish.uncertainty": (True, "publish depth/uncertainty when the model estimates it", {}),
     "publish.points": (False, "publish depth/points (PointCloud2 from the depth)", {}),
     "publish.colored": (False, "publish depth/colored (rgb8 visualisation)", {}),
     "qos.sensor_data": (True, "best-effort sensor-data QoS on inputs; false = reliable", {}),
     "qos.depth": (5, "history depth of input and output QoS", _int_range(1, 100)),
-    "diagnostics.period": (1.0, "seconds between /diagnostics messages and log lines", _float_range(0.1, 60.0)),
-    "diagnostics.no_input_warning": (5.0, "warn when no image/radar arrived for this long, seconds", _float_range(0.5, 600.0)),
+    "diagnostics.period": (
+        1.0,
+        "seconds between /diagnostics messages and log lines",
+        _float_range(0.1, 60.0),
+    ),
+    "diagnostics.no_input_warning": (
+        5.0,
+        "warn when no image/radar arrived for this long, seconds",
+        _float_range(0.5, 600.0),
+    ),
 }
 
 
@@ -103,7 +139,9 @@ def declare_parameters(node: Node) -> dict[str, object]:
         except InvalidParameterValueException as error:
             raise ParameterError(f"parameter '{name}' is invalid: {error}") from error
         except (InvalidParameterTypeException, TypeError, ValueError) as error:
-            raise ParameterError(f"parameter '{name}' has the wrong type ({error}); expected like {default!r}") from error
+            raise ParameterError(
+                f"parameter '{name}' has the wrong type ({error}); expected like {default!r}"
+            ) from error
         values[name] = parameter.value if parameter.value is not None else default
     return values
 
@@ -119,10 +157,14 @@ def config_from_values(values: dict[str, object]) -> NodeConfig:
     """Validate declared values into a NodeConfig; ParameterError names the bad parameter."""
     checkpoint = Path(str(values["checkpoint"])).expanduser()
     if not str(values["checkpoint"]):
-        raise ParameterError("parameter 'checkpoint' is empty: give the path of a LiRCDepth checkpoint")
+        raise ParameterError(
+            "parameter 'checkpoint' is empty: give the path of a LiRCDepth checkpoint"
+        )
     if not checkpoint.is_file():
         raise ParameterError(f"parameter 'checkpoint': file not found: {checkpoint}")
-    fields = RadarFieldNames(*(str(values[f"radar.field_{n}"]) for n in ("x", "y", "z", "rcs", "vx", "vy")))
+    fields = RadarFieldNames(
+        *(str(values[f"radar.field_{n}"]) for n in ("x", "y", "z", "rcs", "vx", "vy"))
+    )
     if not all((fields.x, fields.y, fields.z)):
         raise ParameterError("parameters 'radar.field_x/y/z' must not be empty")
     try:
@@ -132,7 +174,9 @@ def config_from_values(values: dict[str, object]) -> NodeConfig:
     except ValueError as error:
         raise ParameterError(f"parameters 'extrinsic.*': {error}") from error
     if not values["tf.enabled"] and extrinsic is None:
-        raise ParameterError("'tf.enabled' is false but no 'extrinsic.translation'/'extrinsic.rotation_xyzw' given")
+        raise ParameterError(
+            "'tf.enabled' is false but no 'extrinsic.translation'/'extrinsic.rotation_xyzw' given"
+        )
     return NodeConfig(
         checkpoint=checkpoint,
         device=_choice(values, "device", DEVICES),

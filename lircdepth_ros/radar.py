@@ -27,6 +27,9 @@ class RadarFieldNames:
     vy: str = "vy"
 
 
+DEFAULT_FIELDS = RadarFieldNames()
+
+
 @dataclass
 class RadarPoints:
     """One sweep in its sensor frame: N x 3 coordinates, N x 3 features (rcs, vx, vy)."""
@@ -36,7 +39,9 @@ class RadarPoints:
     dropped_non_finite: int = 0
 
 
-def radar_points_from_cloud(msg: PointCloud2, names: RadarFieldNames = RadarFieldNames()) -> RadarPoints:
+def radar_points_from_cloud(
+    msg: PointCloud2, names: RadarFieldNames = RadarFieldNames()
+) -> RadarPoints:
     """Extract coordinates and features; raises MessageError if a coordinate field is missing."""
     points = pointcloud2_to_array(msg)
     available = set(points.dtype.names or ())

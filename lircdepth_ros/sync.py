@@ -38,7 +38,9 @@ class ApproximateTimeSync:
 
     def __post_init__(self) -> None:
         if self.slop < 0 or self.queue_size < 1:
-            raise ValueError(f"slop must be >= 0 and queue_size >= 1, got {self.slop}, {self.queue_size}")
+            raise ValueError(
+                f"slop must be >= 0 and queue_size >= 1, got {self.slop}, {self.queue_size}"
+            )
         self._images: deque[tuple[float, Any]] = deque()
         self._radars: deque[tuple[float, Any]] = deque()
         self._last_stamp: dict[int, float] = {}
@@ -76,7 +78,9 @@ class ApproximateTimeSync:
             image_stamp, image = self._images[0]
             if self._radars[-1][0] < image_stamp:
                 break  # a later sweep may still come closer to this image
-            best = min(range(len(self._radars)), key=lambda i: abs(self._radars[i][0] - image_stamp))
+            best = min(
+                range(len(self._radars)), key=lambda i: abs(self._radars[i][0] - image_stamp)
+            )
             self._images.popleft()
             if abs(self._radars[best][0] - image_stamp) > self.slop:
                 self.counters.images_unmatched += 1

@@ -42,13 +42,17 @@ def _static_transform(calibrated: dict, child: str) -> TransformStamped:
     msg = TransformStamped()
     msg.header.frame_id, msg.child_frame_id = BASE_FRAME, child
     t, (w, x, y, z) = calibrated["translation"], calibrated["rotation"]
-    msg.transform.translation.x, msg.transform.translation.y, msg.transform.translation.z = map(float, t)
+    msg.transform.translation.x, msg.transform.translation.y, msg.transform.translation.z = map(
+        float, t
+    )
     q = msg.transform.rotation
     q.w, q.x, q.y, q.z = float(w), float(x), float(y), float(z)
     return msg
 
 
-def load_frames(dataroot: str | Path, version: str = "v1.0-mini", limit: int = 4) -> tuple[list[RosFrame], list[TransformStamped]]:
+def load_frames(
+    dataroot: str | Path, version: str = "v1.0-mini", limit: int = 4
+) -> tuple[list[RosFrame], list[TransformStamped]]:
     """Up to `limit` keyframes as ROS messages, and the static transforms of the rig."""
     from nuscenes.nuscenes import NuScenes
     from nuscenes.utils.data_classes import RadarPointCloud
@@ -64,14 +68,21 @@ def load_frames(dataroot: str | Path, version: str = "v1.0-mini", limit: int = 4
         transforms[RADAR] = _static_transform(radar_cal, RADAR)
         rgb = cv2.cvtColor(cv2.imread(str(Path(dataroot) / camera["filename"])), cv2.COLOR_BGR2RGB)
         image = numpy_to_image(rgb, "rgb8", _header(CAMERA, camera["timestamp"]))
-        info = CameraInfo(header=image.header, height=rgb.shape[0], width=rgb.shape[1], distortion_model="plumb_bob")
+        info = CameraInfo(
+            header=image.header,
+            height=rgb.shape[0],
+            width=rgb.shape[1],
+            distortion_model="plumb_bob",
+        )
         info.k = np.asarray(camera_cal["camera_intrinsic"], dtype=np.float64).ravel()
         info.d = np.zeros(5)
         info.r = np.eye(3).ravel()
         info.p = np.column_stack([info.k.reshape(3, 3), np.zeros(3)]).ravel()
         points = RadarPointCloud.from_file(str(Path(dataroot) / radar["filename"])).points
         cloud = xyz_to_pointcloud2(
-            points[:3].T, _header(RADAR, radar["timestamp"]), **{name: points[row] for name, row in RADAR_ROWS.items()}
+            points[:3].T,
+            _header(RADAR, radar["timestamp"]),
+            **{name: points[row] for name, row in RADAR_ROWS.items()},
         )
         frames.append(RosFrame(image, info, cloud))
     return frames, list(transforms.values())

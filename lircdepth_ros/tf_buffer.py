@@ -25,7 +25,9 @@ except ImportError:
     tf2_ros = None
 
 MAX_TREE_DEPTH = 100
-TF_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
+TF_QOS = QoSProfile(
+    depth=100, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST
+)
 TF_STATIC_QOS = QoSProfile(
     depth=100,
     reliability=ReliabilityPolicy.RELIABLE,
@@ -62,7 +64,9 @@ class _FrameHistory:
     translations: list[np.ndarray] = field(default_factory=list)
     rotations: list[Rotation] = field(default_factory=list)
 
-    def insert(self, stamp: float, translation: np.ndarray, rotation: Rotation, cache_time: float) -> None:
+    def insert(
+        self, stamp: float, translation: np.ndarray, rotation: Rotation, cache_time: float
+    ) -> None:
         if self.static:
             self.stamps, self.translations, self.rotations = [stamp], [translation], [rotation]
             return
@@ -97,7 +101,9 @@ class _FrameHistory:
             fraction = (time - self.stamps[lower]) / (self.stamps[upper] - self.stamps[lower])
         pair = Rotation.concatenate([self.rotations[lower], self.rotations[upper]])
         matrix[:3, :3] = Slerp([0.0, 1.0], pair)(fraction).as_matrix()
-        matrix[:3, 3] = (1 - fraction) * self.translations[lower] + fraction * self.translations[upper]
+        matrix[:3, 3] = (1 - fraction) * self.translations[lower] + fraction * self.translations[
+            upper
+        ]
         return matrix
 
 
@@ -120,7 +126,12 @@ class TfBuffer:
             history = self._frames.get(child)
             if history is None or history.parent != parent or history.static != static:
                 history = self._frames[child] = _FrameHistory(parent, static)
-            history.insert(stamp_to_seconds(msg.header.stamp), np.array([t.x, t.y, t.z]), rotation, self.cache_time)
+            history.insert(
+                stamp_to_seconds(msg.header.stamp),
+                np.array([t.x, t.y, t.z]),
+                rotation,
+                self.cache_time,
+            )
 
     def _path_to_root(self, frame: str) -> list[str]:
         path = [frame]
@@ -155,7 +166,12 @@ class TfBuffer:
         return invert_transform(target_to_common) @ source_to_common
 
     def lookup_full(
-        self, target: str, target_time: float | None, source: str, source_time: float | None, fixed: str
+        self,
+        target: str,
+        target_time: float | None,
+        source: str,
+        source_time: float | None,
+        fixed: str,
     ) -> np.ndarray:
         """T_target(target_time)_from_source(source_time), travelling through `fixed` frame."""
         return self.lookup(target, fixed, target_time) @ self.lookup(fixed, source, source_time)
@@ -170,7 +186,9 @@ class TfListener:
         self.buffer = buffer
         self._on_bad_message = on_bad_message
         node.create_subscription(TFMessage, "/tf", lambda m: self._receive(m, False), TF_QOS)
-        node.create_subscription(TFMessage, "/tf_static", lambda m: self._receive(m, True), TF_STATIC_QOS)
+        node.create_subscription(
+            TFMessage, "/tf_static", lambda m: self._receive(m, True), TF_STATIC_QOS
+        )
 
     def _receive(self, msg, static: bool) -> None:
         for transform in msg.transforms:
@@ -204,7 +222,12 @@ class Tf2RosTransforms:
         return transform_msg_to_matrix(msg.transform)
 
     def lookup_full(
-        self, target: str, target_time: float | None, source: str, source_time: float | None, fixed: str
+        self,
+        target: str,
+        target_time: float | None,
+        source: str,
+        source_time: float | None,
+        fixed: str,
     ) -> np.ndarray:
         try:
             msg = self._buffer.lookup_transform_full(

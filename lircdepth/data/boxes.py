@@ -81,7 +81,11 @@ def assign_to_boxes(
 
 
 def image_boxes(
-    boxes: list[Box], T_cam_from_global: np.ndarray, camera_matrix: np.ndarray, width: int, height: int
+    boxes: list[Box],
+    T_cam_from_global: np.ndarray,
+    camera_matrix: np.ndarray,
+    width: int,
+    height: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """2-D boxes (M x 4: u_min, v_min, u_max, v_max, clipped) of the boxes seen in the image.
 
@@ -105,4 +109,3 @@ def image_boxes(
         row_of_box[index] = len(rows)
         rows.append([u_min, v_min, u_max, v_max])
     return np.asarray(rows, dtype=np.float32).reshape(-1, 4), row_of_box
-

@@ -130,7 +130,7 @@ def add_training_arguments(
         "--save_freq",
         type=int,
         default=500,
-        help="steps between `last.pt` saves (and every epoch end)",
+        help="steps between `last.pt` saves (0: only at epoch ends and validations)",
     )
     add_run(
         "--resume",

@@ -168,8 +168,9 @@ class Trainer:
             "data_order": self._data_order(),
         }
 
-    def _save(self, paths: list[Path]) -> None:
-        """Every rank hands in its RNG state; rank 0 writes (atomically) to each path."""
+    def _save(self, save_best: bool = False) -> None:
+        """Every rank hands in its RNG state; rank 0 writes last.pt and, when asked, best.pt
+        (weights only: no optimiser state, a third of the size), each atomically."""
         from lircdepth.models.checkpoint import save_checkpoint
 
         rng_states = [capture_rng_state()]
@@ -178,8 +179,11 @@ class Trainer:
             torch.distributed.all_gather_object(rng_states, capture_rng_state())
         if self.context.is_main:
             state = self._checkpoint(rng_states)
-            for path in paths:
-                save_checkpoint(path, state)
+            save_checkpoint(self.last_path, state)
+            if save_best:
+                save_checkpoint(
+                    self.best_path, {**state, "optimizer": None, "scheduler": None, "scaler": None}
+                )
         distributed.barrier(self.context)
 
     def _resume(self) -> None:
@@ -222,12 +226,8 @@ class Trainer:
                     if self.options.eval_freq > 0 and step % self.options.eval_freq == 0:
                         self._validate()
                         validated_at = step
-                    elif (
-                        end_of_epoch
-                        or step % self.options.save_freq == 0
-                        or step == self.total_steps
-                    ):
-                        self._save([self.last_path])
+                    elif end_of_epoch or step == self.total_steps or self._save_due(step):
+                        self._save()
                     if step >= self.total_steps:
                         break
             if validated_at != self.global_step:
@@ -235,6 +235,9 @@ class Trainer:
         finally:
             self.logger.close()
         return {"global_step": self.global_step, "best": self.best}
+
+    def _save_due(self, step: int) -> bool:
+        return self.options.save_freq > 0 and step % self.options.save_freq == 0
 
     def _train_step(self, batch: dict, epoch: int) -> None:
         o = self.options
@@ -297,7 +300,7 @@ class Trainer:
 
     def _validate(self) -> None:
         """Rank 0 scores the val split; best.pt follows the 80 m MAE; last.pt is always saved."""
-        paths = [self.last_path]
+        improved = False
         if self.context.is_main:
             results, first = evaluate_model(
                 self.model, self.val_loader, self.device, amp=self.options.amp
@@ -311,9 +314,8 @@ class Trainer:
             self.logger.message(
                 f"step {self.global_step}: validation MAE {mae:.3f} m (0-{BEST_CAP} m)"
             )
-            if math.isfinite(mae) and (self.best is None or mae < self.best["mae"]):
+            improved = math.isfinite(mae) and (self.best is None or mae < self.best["mae"])
+            if improved:
                 self.best = {"mae": mae, "cap": float(BEST_CAP), "global_step": self.global_step}
-                paths.append(self.best_path)
         self.best = distributed.broadcast_object(self.best, self.context)
-        paths = distributed.broadcast_object(paths, self.context)
-        self._save(paths)
+        self._save(save_best=improved)

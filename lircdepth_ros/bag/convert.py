@@ -36,7 +36,6 @@ from rosbags.interfaces import (
 from rosbags.rosbag2 import StoragePlugin, Writer
 from tqdm import tqdm
 
-from lircdepth.geometry import make_transform
 from lircdepth_ros.bag import messages as m
 from lircdepth_ros.bag.scene_stream import StreamItem, find_scene, scene_channels, scene_stream
 
@@ -73,18 +72,16 @@ def point_cloud_topic(channel: str) -> str:
     return f"/{channel}"
 
 
-def calibration_transform(nusc, sample_data_token: str) -> np.ndarray:
-    """T_base_link_from_sensor of a sample_data record."""
-    calibration = nusc.get(
+def calibration(nusc, sample_data_token: str) -> dict:
+    """The calibrated_sensor record (sensor pose in base_link) of a sample_data record."""
+    return nusc.get(
         "calibrated_sensor", nusc.get("sample_data", sample_data_token)["calibrated_sensor_token"]
     )
-    return make_transform(calibration["rotation"], calibration["translation"])
 
 
-def ego_transform(nusc, sample_data_token: str) -> tuple[int, np.ndarray]:
-    """(timestamp, T_map_from_base_link) of the ego pose of a sample_data record."""
-    pose = nusc.get("ego_pose", nusc.get("sample_data", sample_data_token)["ego_pose_token"])
-    return pose["timestamp"], make_transform(pose["rotation"], pose["translation"])
+def ego_pose(nusc, sample_data_token: str) -> dict:
+    """The ego_pose record (base_link pose in map) of a sample_data record."""
+    return nusc.get("ego_pose", nusc.get("sample_data", sample_data_token)["ego_pose_token"])
 
 
 def read_rgb(path: Path) -> np.ndarray:
@@ -146,20 +143,26 @@ class SceneBagWriter:
 
     def write_static_transforms(self, scene: dict) -> None:
         sample = self.nusc.get("sample", scene["first_sample_token"])
+        mounts = {
+            channel: calibration(self.nusc, token)
+            for channel, token in sorted(sample["data"].items())
+        }
         transforms = [
             m.transform_stamped(
-                calibration_transform(self.nusc, token), sample["timestamp"], m.BASE_FRAME, channel
+                c["rotation"], c["translation"], sample["timestamp"], m.BASE_FRAME, channel
             )
-            for channel, token in sorted(sample["data"].items())
+            for channel, c in mounts.items()
         ]
         self._write("/tf_static", m.tf_message(transforms), sample["timestamp"], LATCHED_QOS)
 
     def write_item(self, item: StreamItem) -> None:
-        pose_stamp, T_map_from_base = ego_transform(self.nusc, item.token)
-        if pose_stamp != self.last_pose_stamp:
-            pose = m.transform_stamped(T_map_from_base, pose_stamp, m.MAP_FRAME, m.BASE_FRAME)
-            self._write("/tf", m.tf_message([pose]), pose_stamp)
-            self.last_pose_stamp = pose_stamp
+        pose = ego_pose(self.nusc, item.token)
+        if pose["timestamp"] != self.last_pose_stamp:
+            transform = m.transform_stamped(
+                pose["rotation"], pose["translation"], pose["timestamp"], m.MAP_FRAME, m.BASE_FRAME
+            )
+            self._write("/tf", m.tf_message([transform]), pose["timestamp"])
+            self.last_pose_stamp = pose["timestamp"]
         path = Path(self.nusc.get_sample_data_path(item.token))
         if item.channel in self.cameras:
             self._write_camera(item, path)

@@ -17,7 +17,7 @@ import numpy as np
 import yaml
 from rosbags.rosbag2 import Reader
 
-from lircdepth.geometry import invert_transform
+from lircdepth.geometry import invert_transform, transform_points
 from lircdepth_ros.bag import messages as m
 from lircdepth_ros.bag.convert import (
     KEYFRAMES_KEY,
@@ -182,16 +182,9 @@ class BagGroundTruth:
             raise KeyError(f"bag {self.bag} /tf_static has no transform base_link -> {frame}")
         return self.static[frame]
 
-    def camera_from_lidar(self, camera_stamp: int, lidar_stamp: int) -> np.ndarray:
-        """T_camera_from_lidar with the ego motion between the two stamps compensated."""
-        T_base_from_camera = self.mount(self.camera_frame)
-        T_map_from_base_cam = self.pose(camera_stamp)
-        return (
-            invert_transform(T_base_from_camera)
-            @ invert_transform(T_map_from_base_cam)
-            @ self.pose(lidar_stamp)
-            @ self.mount(self.lidar_frame)
-        )
+    def map_from_sensor(self, frame: str, stamp_ns: int) -> np.ndarray:
+        """T_map_from_<frame> at a stamp: ego pose then mount, composed as prepare does."""
+        return self.pose(stamp_ns) @ self.mount(frame)
 
     def camera(self, camera_stamp: int) -> CameraModel:
         if camera_stamp not in self.cameras:
@@ -201,14 +194,17 @@ class BagGroundTruth:
         return self.cameras[camera_stamp]
 
     def depth_map(self, camera_stamp: int) -> np.ndarray:
-        """H x W float32 single-sweep lidar depth (metres, 0 = none) for a scored camera frame."""
+        """H x W float32 single-sweep lidar depth (metres, 0 = none) for a scored camera frame.
+
+        The sweep goes to the map frame at its own stamp and into the camera at the camera
+        stamp, so the ego motion between the two is compensated.
+        """
         lidar_stamp = self.targets[camera_stamp]
         model = self.camera(camera_stamp)
-        transform = self.camera_from_lidar(camera_stamp, lidar_stamp)
+        points_map = transform_points(
+            self.map_from_sensor(self.lidar_frame, lidar_stamp), self.lidar_points[lidar_stamp]
+        )
+        T_camera_from_map = invert_transform(self.map_from_sensor(self.camera_frame, camera_stamp))
         return lidar_depth_map(
-            self.lidar_points[lidar_stamp],
-            transform,
-            model.camera_matrix,
-            model.height,
-            model.width,
+            points_map, T_camera_from_map, model.camera_matrix, model.height, model.width
         )

@@ -1,21 +1,30 @@
-"""Lidar sweep -> camera depth map, exactly as offline preparation builds `lidar_single`."""
+"""Lidar points -> camera depth map, exactly as offline preparation builds `lidar_single`.
+
+Offline evaluation reads `lidar_single` back from a uint16 PNG (metres x 256), so the
+online ground truth is rounded to the same 1/256 m steps: same pixels, same values.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from lircdepth.geometry import project_points, rasterize_depth, transform_points
+from lircdepth.data.accumulate import depth_map
+from lircdepth.data.storage import DEPTH_SCALE, MAX_STORED_DEPTH
 
-LIDAR_MIN_DEPTH = 1.0
+
+def stored_depth(depth: np.ndarray) -> np.ndarray:
+    """Depth as it reads back from the derived dataset's uint16 PNG."""
+    return np.round(np.clip(depth, 0.0, MAX_STORED_DEPTH) * DEPTH_SCALE).astype(
+        np.uint16
+    ) / np.float32(DEPTH_SCALE)
 
 
 def lidar_depth_map(
-    points_lidar: np.ndarray,
-    T_camera_from_lidar: np.ndarray,
+    points_map: np.ndarray,
+    T_camera_from_map: np.ndarray,
     camera_matrix: np.ndarray,
     height: int,
     width: int,
 ) -> np.ndarray:
-    """H x W float32 depth (metres, 0 = none) of N x 3 lidar points seen by the camera."""
-    uv, depth = project_points(transform_points(T_camera_from_lidar, points_lidar), camera_matrix)
-    return rasterize_depth(uv, depth, height, width, min_depth=LIDAR_MIN_DEPTH)
+    """H x W float32 depth (metres, 0 = none) of N x 3 map-frame lidar points seen by the camera."""
+    return stored_depth(depth_map(points_map, T_camera_from_map, camera_matrix, height, width))

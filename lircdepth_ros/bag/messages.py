@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from rosbags.typesys import Stores, get_typestore
 
-from lircdepth.geometry import make_transform, matrix_to_quaternion
+from lircdepth.geometry import make_transform
 
 TYPESTORE = get_typestore(Stores.ROS2_JAZZY)
 T = TYPESTORE.types
@@ -128,18 +128,20 @@ def point_cloud_fields(message) -> dict[str, np.ndarray]:
     return {name: table[:, i] for i, name in enumerate(names)}
 
 
-def transform_stamped(T_parent_from_child: np.ndarray, timestamp_us: int, parent: str, child: str):
-    """geometry_msgs/TransformStamped: the pose of `child` in `parent` (ROS's convention)."""
-    w, x, y, z = matrix_to_quaternion(T_parent_from_child[:3, :3])
-    tx, ty, tz = (float(v) for v in T_parent_from_child[:3, 3])
+def transform_stamped(rotation_wxyz, translation, timestamp_us: int, parent: str, child: str):
+    """geometry_msgs/TransformStamped: the pose of `child` in `parent` (ROS's convention).
+
+    Takes the nuScenes quaternion and translation as they are, so a reader rebuilding the
+    matrix with `make_transform` gets bit for bit the matrix offline preparation uses.
+    """
+    w, x, y, z = (float(v) for v in rotation_wxyz)
+    tx, ty, tz = (float(v) for v in translation)
     return T["geometry_msgs/msg/TransformStamped"](
         header=header(timestamp_us, parent),
         child_frame_id=child,
         transform=T["geometry_msgs/msg/Transform"](
             translation=T["geometry_msgs/msg/Vector3"](x=tx, y=ty, z=tz),
-            rotation=T["geometry_msgs/msg/Quaternion"](
-                x=float(x), y=float(y), z=float(z), w=float(w)
-            ),
+            rotation=T["geometry_msgs/msg/Quaternion"](x=x, y=y, z=z, w=w),
         ),
     )
 

@@ -37,14 +37,6 @@ def make_frame(height: int, width: int, seed: int) -> tuple[np.ndarray, np.ndarr
     return image, points
 
 
-@pytest.fixture(scope="module", autouse=True)
-def few_threads():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def estimator(student_checkpoint) -> DepthEstimator:
     return DepthEstimator.from_checkpoint(student_checkpoint, device="cpu")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
-import torch
 
 from lircdepth.cli import main as lircdepth_main
 from lircdepth.inference import DepthEstimator
@@ -29,7 +28,6 @@ def frame(height: int, width: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def torch_estimator(student_checkpoint) -> DepthEstimator:
-    torch.set_num_threads(2)
     return DepthEstimator.from_checkpoint(student_checkpoint, device="cpu")
 
 

@@ -23,8 +23,6 @@ def teacher_checkpoint(tmp_path_factory):
 
 
 def test_teacher_uncertainty_is_one_minus_confidence(teacher_checkpoint):
-    from lircdepth.models.checkpoint import load_model
-
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (70, 96, 3), dtype=np.uint8)  # 6 top rows dropped
     points = np.column_stack(
@@ -44,7 +42,7 @@ def test_teacher_uncertainty_is_one_minus_confidence(teacher_checkpoint):
     from lircdepth.inference.preprocess import image_tensor, plan_layout, radar_map
 
     layout = plan_layout(70, 96)
-    model, _ = load_model(teacher_checkpoint, "cpu")
+    model = estimator.backend_impl.net.network
     with torch.inference_mode():
         output = model(
             image_tensor([image], layout, torch.device("cpu")), radar_map(points, layout)[None]

@@ -20,14 +20,20 @@ _DOMAINS = itertools.count(20 + os.getpid() % 60)
 @pytest.fixture
 def ros_env() -> dict[str, str]:
     """Environment for child processes: own domain, the shipped Fast DDS profile."""
-    env = dict(os.environ, ROS_DOMAIN_ID=str(next(_DOMAINS) % 100 + 1), FASTDDS_DEFAULT_PROFILES_FILE=str(PROFILE))
+    env = dict(
+        os.environ,
+        ROS_DOMAIN_ID=str(next(_DOMAINS) % 100 + 1),
+        FASTDDS_DEFAULT_PROFILES_FILE=str(PROFILE),
+    )
     env.setdefault("OMP_NUM_THREADS", "1")
     return env
 
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     """A child Python process with output in `log` (read it on failure)."""
-    return subprocess.Popen([sys.executable, *args], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, *args], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
 
 
 def node_args(checkpoint: Path, *params: str) -> list[str]:

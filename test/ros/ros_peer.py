@@ -24,12 +24,22 @@ def publish(dataroot: str, period: float = 0.3) -> None:
 
     frames, transforms = load_frames(dataroot)
     node = rclpy.create_node("peer_publisher")
-    static_qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
-    node.create_publisher(TFMessage, "/tf_static", static_qos).publish(TFMessage(transforms=transforms))
+    static_qos = QoSProfile(
+        depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+    )
+    node.create_publisher(TFMessage, "/tf_static", static_qos).publish(
+        TFMessage(transforms=transforms)
+    )
     info_pub = node.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data)
     image_pub = node.create_publisher(Image, "image", qos_profile_sensor_data)
     radar_pub = node.create_publisher(PointCloud2, "radar", qos_profile_sensor_data)
-    time.sleep(2.0)  # discovery
+    end = time.monotonic() + 60
+    while (
+        time.monotonic() < end
+        and min(p.get_subscription_count() for p in (info_pub, image_pub, radar_pub)) == 0
+    ):
+        time.sleep(0.2)  # best effort: wait until the node has matched every publisher
+    time.sleep(0.5)
     for frame in frames:
         info_pub.publish(frame.camera_info)
         radar_pub.publish(frame.radar)
@@ -43,7 +53,10 @@ def subscribe(out: str, count: int, timeout: float) -> None:
     node = rclpy.create_node("peer_subscriber")
     received: dict[str, np.ndarray] = {}
     node.create_subscription(
-        Image, "depth", lambda m: received.setdefault(f"{stamp_to_seconds(m.header.stamp):.6f}", image_to_numpy(m)), 10
+        Image,
+        "depth",
+        lambda m: received.setdefault(f"{stamp_to_seconds(m.header.stamp):.6f}", image_to_numpy(m)),
+        10,
     )
     end = time.monotonic() + timeout
     while len(received) < count and time.monotonic() < end:

@@ -24,22 +24,30 @@ def _stop(*processes):
             process.wait(timeout=20)
 
 
-def test_depth_matches_estimator_exactly(small_world, student_checkpoint, ros_env, ros_tools, tmp_path):
+def test_depth_matches_estimator_exactly(
+    small_world, student_checkpoint, ros_env, ros_tools, tmp_path
+):
     from lircdepth.inference import DepthEstimator
     from lircdepth_ros.calibration import RadarToCamera
     from lircdepth_ros.frame import frame_inputs
     from lircdepth_ros.synth_frames import load_frames
     from lircdepth_ros.tf_buffer import TfBuffer, stamp_to_seconds
 
-    node = ros_tools.start(ros_tools.node_args(student_checkpoint, "device:=cpu"), ros_env, tmp_path / "node.log")
+    node = ros_tools.start(
+        ros_tools.node_args(student_checkpoint, "device:=cpu"), ros_env, tmp_path / "node.log"
+    )
     out = tmp_path / "depth.npz"
-    subscriber = ros_tools.start([str(ros_tools.peer), "subscribe", str(out), "3", "150"], ros_env, tmp_path / "sub.log")
+    subscriber = ros_tools.start(
+        [str(ros_tools.peer), "subscribe", str(out), "3", "150"], ros_env, tmp_path / "sub.log"
+    )
     publisher = None
     try:
         import time
 
         time.sleep(8)  # node loads torch and the model
-        publisher = ros_tools.start([str(ros_tools.peer), "publish", str(small_world)], ros_env, tmp_path / "pub.log")
+        publisher = ros_tools.start(
+            [str(ros_tools.peer), "publish", str(small_world)], ros_env, tmp_path / "pub.log"
+        )
         subscriber.wait(timeout=170)
     finally:
         _stop(*[p for p in (publisher, node, subscriber) if p is not None])

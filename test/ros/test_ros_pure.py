@@ -40,7 +40,9 @@ def test_image_row_padding_and_big_endian():
     depth = RNG.random((4, 6), dtype=np.float32)
     padded = np.zeros((4, 6 * 4 + 8), np.uint8)
     padded[:, :24] = depth.astype(">f4").view(np.uint8)
-    msg = Image(height=4, width=6, encoding="32FC1", is_bigendian=1, step=32, data=to_uint8_array(padded))
+    msg = Image(
+        height=4, width=6, encoding="32FC1", is_bigendian=1, step=32, data=to_uint8_array(padded)
+    )
     np.testing.assert_array_equal(image_to_numpy(msg), depth)
 
 
@@ -48,7 +50,9 @@ def test_bgr_and_mono_become_rgb():
     rgb = RNG.integers(0, 255, (3, 4, 3), dtype=np.uint8)
     np.testing.assert_array_equal(image_to_rgb8(numpy_to_image(rgb[:, :, ::-1], "bgr8")), rgb)
     mono = rgb[:, :, 0]
-    np.testing.assert_array_equal(image_to_rgb8(numpy_to_image(mono, "mono8")), np.dstack([mono] * 3))
+    np.testing.assert_array_equal(
+        image_to_rgb8(numpy_to_image(mono, "mono8")), np.dstack([mono] * 3)
+    )
 
 
 @pytest.mark.parametrize(
@@ -69,8 +73,12 @@ def test_bad_images_raise_naming_the_field(change, text):
 
 def _radar_array(n: int, padding: int = 0) -> np.ndarray:
     dtype = np.dtype(
-        {"names": ["x", "y", "z", "rcs", "vx_comp", "vy_comp"], "formats": ["<f4"] * 5 + ["<f8"],
-         "offsets": [0, 4, 8, 12, 16, 24], "itemsize": 32 + padding}
+        {
+            "names": ["x", "y", "z", "rcs", "vx_comp", "vy_comp"],
+            "formats": ["<f4"] * 5 + ["<f8"],
+            "offsets": [0, 4, 8, 12, 16, 24],
+            "itemsize": 32 + padding,
+        }
     )
     points = np.zeros(n, dtype)
     for name in dtype.names:
@@ -146,27 +154,48 @@ def test_sync_drops_pairs_beyond_slop_and_backwards_stamps():
     assert sync.counters.queue_overflow == 2
 
 
-def _transform(parent, child, stamp, xyz, rotation=Rotation.identity()):
+IDENTITY = Rotation.identity()
+
+
+def _transform(parent, child, stamp, xyz, rotation=IDENTITY):
     msg = TransformStamped()
     msg.header.frame_id, msg.child_frame_id = parent, child
     msg.header.stamp.sec, msg.header.stamp.nanosec = int(stamp), int(round((stamp % 1) * 1e9))
     msg.transform.translation.x, msg.transform.translation.y, msg.transform.translation.z = xyz
     q = rotation.as_quat()
-    msg.transform.rotation.x, msg.transform.rotation.y, msg.transform.rotation.z, msg.transform.rotation.w = q
+    (
+        msg.transform.rotation.x,
+        msg.transform.rotation.y,
+        msg.transform.rotation.z,
+        msg.transform.rotation.w,
+    ) = q
     return msg
 
 
 def test_tf_chain_static_and_interpolated_time_travel():
     buffer = TfBuffer(cache_time=5.0)
-    buffer.set_transform(_transform("base_link", "camera", 0, (1.0, 0, 0), Rotation.from_euler("z", 90, degrees=True)), static=True)
+    buffer.set_transform(
+        _transform(
+            "base_link", "camera", 0, (1.0, 0, 0), Rotation.from_euler("z", 90, degrees=True)
+        ),
+        static=True,
+    )
     buffer.set_transform(_transform("base_link", "radar", 0, (0, 2.0, 0)), static=True)
     buffer.set_transform(_transform("odom", "base_link", 10.0, (0, 0, 0)))
-    buffer.set_transform(_transform("odom", "base_link", 11.0, (10.0, 0, 0), Rotation.from_euler("z", 90, degrees=True)))
+    buffer.set_transform(
+        _transform(
+            "odom", "base_link", 11.0, (10.0, 0, 0), Rotation.from_euler("z", 90, degrees=True)
+        )
+    )
     camera_from_radar = buffer.lookup("camera", "radar")
     np.testing.assert_allclose(camera_from_radar[:3, 3], [2.0, 1.0, 0.0], atol=1e-12)
     odom_from_base = buffer.lookup("odom", "base_link", 10.5)
     np.testing.assert_allclose(odom_from_base[:3, 3], [5.0, 0, 0])
-    np.testing.assert_allclose(Rotation.from_matrix(odom_from_base[:3, :3]).as_euler("xyz", degrees=True), [0, 0, 45], atol=1e-9)
+    np.testing.assert_allclose(
+        Rotation.from_matrix(odom_from_base[:3, :3]).as_euler("xyz", degrees=True),
+        [0, 0, 45],
+        atol=1e-9,
+    )
     moved = buffer.lookup_full("camera", 11.0, "radar", 10.0, "odom")
     origin_in_odom = np.array([0.0, 2.0, 0.0])  # radar origin at t=10
     expected = np.linalg.inv(buffer.lookup("odom", "camera", 11.0)) @ np.append(origin_in_odom, 1)

@@ -17,7 +17,7 @@ NO_DISTILL = ["--w_image_feature_distill", "0", "--w_radar_feature_distill", "0"
               "--w_pairwise_distill", "0", "--w_inter_depth_distill", "0"]  # fmt: skip
 
 
-def train_argv(prepared_root, log_directory, max_steps, threads=2):
+def train_argv(prepared_root, log_directory, max_steps, threads=1):
     return [
         "train", "student", "--data_path", str(prepared_root), "--log_directory", str(log_directory),
         "--input_height", "64", "--input_width", "128", "--batch_size", "2", "--workers", "0",

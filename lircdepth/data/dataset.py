@@ -1,0 +1,109 @@
+"""`RadarCameraDataset`: the derived dataset as aligned tensors for training and evaluation.
+
+Every map of a sample goes through the same crop and flip; radar points are moved and
+then rasterised by the shared `geometry.rasterize_radar`, so the radar map matches
+what inference and the ROS node build.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from lircdepth.data import augment, storage
+from lircdepth.geometry import rasterize_radar
+
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+DEPTH_MAPS = ("lidar_single", "lidar_accum", "depth_interp")
+RADAR_MAP_COLUMNS = 6  # u, v, depth, rcs, vx, vy (the saved 7th column is the object index)
+
+
+class RadarCameraDataset(Dataset):
+    """Samples of one split of a prepared dataset (see `lircdepth.data.prepare`).
+
+    mode "train": random crop of `crop_size` (H, W); with `augment`, horizontal flip and
+    photometric changes. mode "eval": the full image minus its top H mod 32 rows.
+    Keys: image, radar, lidar_single, lidar_accum, depth_interp, assoc_label,
+    camera_matrix, token, plus image_raw (3 x H x W uint8 RGB after crop/flip, before
+    photometric changes, for visualisation), sample_token and scene_token.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        split: str = "train",
+        mode: str = "train",
+        crop_size: tuple[int, int] = (352, 704),
+        augment: bool = True,
+    ) -> None:
+        if mode not in ("train", "eval"):
+            raise ValueError(f"mode must be 'train' or 'eval', got {mode!r}")
+        self.root = Path(root)
+        self.records = storage.read_index(self.root / "index" / f"{split}.txt")
+        self.mode, self.crop_size, self.augment = mode, tuple(crop_size), augment
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def _path(self, relative: str) -> Path:
+        return self.root / relative
+
+    def load(self, index: int) -> dict[str, np.ndarray]:
+        """The stored sample, uncropped: image H x W x 3 uint8, maps H x W, points N x 7."""
+        record = self.records[index]
+        sample = {
+            "image": storage.load_image_rgb(self._path(record["image"])),
+            "radar_points": storage.load_npy(self._path(record["radar"])),
+            "assoc_label": storage.load_label_png(self._path(record["assoc_label"])),
+            "camera_matrix": np.asarray(record["camera_matrix"], dtype=np.float64),
+        }
+        for name in DEPTH_MAPS:
+            sample[name] = storage.load_depth_png(self._path(record[name]))
+        return sample
+
+    def _window(self, height: int, width: int) -> augment.Window:
+        if self.mode == "train":
+            return augment.random_window(height, width, self.crop_size)
+        return augment.evaluation_window(height, width)
+
+    def __getitem__(self, index: int) -> dict:
+        record = self.records[index]
+        sample = self.load(index)
+        height, width = sample["image"].shape[:2]
+        window = self._window(height, width)
+        flip = self.mode == "train" and self.augment and augment.draw_flip()
+        return self.transform(sample, window, flip) | {
+            "token": record["camera_token"],
+            "sample_token": record["sample_token"],
+            "scene_token": record["scene_token"],
+        }
+
+    def transform(self, sample: dict[str, np.ndarray], window: augment.Window, flip: bool) -> dict:
+        """Crop, flip and convert one loaded sample (deterministic given window and flip)."""
+
+        def crop(image: np.ndarray) -> np.ndarray:
+            image = window.apply(image)
+            return np.ascontiguousarray(image[:, ::-1] if flip else image)
+
+        image_raw = crop(sample["image"])
+        points = augment.move_points(sample["radar_points"][:, :RADAR_MAP_COLUMNS], window, flip)
+        image = image_raw.astype(np.float32) / 255.0
+        if self.mode == "train" and self.augment:
+            image = augment.photometric(image)
+        image = (image - IMAGENET_MEAN) / IMAGENET_STD
+        maps = {
+            name: torch.from_numpy(crop(sample[name]).astype(np.float32))[None]
+            for name in (*DEPTH_MAPS, "assoc_label")
+        }
+        camera_matrix = augment.move_camera_matrix(sample["camera_matrix"], window, flip)
+        return {
+            "image": torch.from_numpy(image.transpose(2, 0, 1).astype(np.float32)),
+            "image_raw": torch.from_numpy(image_raw.transpose(2, 0, 1).copy()),
+            "radar": torch.from_numpy(rasterize_radar(points, window.height, window.width)),
+            **maps,
+            "camera_matrix": torch.from_numpy(camera_matrix.astype(np.float32)),
+        }

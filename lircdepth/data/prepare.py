@@ -1,0 +1,261 @@
+"""nuScenes dataroot -> derived dataset (library entry point: `prepare(PrepareConfig(...))`).
+
+Output layout under `out` (one file per CAM_FRONT keyframe, named by its camera
+sample_data token `T`):
+
+    radar/T.npy          N x 7 float32: u, v, depth, rcs, vx, vy, object index (0 = none)
+    boxes/T.npy          M x 4 float32 2-D boxes (u_min, v_min, u_max, v_max) of annotations
+    lidar_single/T.png   uint16 metres x 256, keyframe LIDAR_TOP sweep
+    lidar_accum/T.png    uint16 metres x 256, +/- N keyframes, movable objects current only
+    depth_interp/T.png   uint16 metres x 256, interpolated accumulated map ("D")
+    assoc_label/T.png    uint8 0/1 radar association label
+    image/T.jpg          only with copy_images; otherwise the index holds the absolute
+                         path of the dataroot's image (relative paths resolve against out)
+    index/{train,val,test}.txt   JSON Lines, one sample per line (see `sample_record`)
+
+One process per scene (a fork pool when workers > 1). Each output is written to a temp
+name and renamed, so an existing file is always complete; a rerun skips existing files
+and recomputes only missing ones.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from nuscenes.nuscenes import NuScenes
+from tqdm import tqdm
+
+from lircdepth.data import storage
+from lircdepth.data.accumulate import SceneLidar, depth_map
+from lircdepth.data.association import association_label
+from lircdepth.data.boxes import image_boxes
+from lircdepth.data.interpolate import InterpolationConfig, interpolate_depth
+from lircdepth.data.nusc_sources import PrepareInputError, SensorPoses, load_radar, open_nuscenes
+from lircdepth.data.radar import RadarOptions, radar_points, radar_sample_data
+from lircdepth.data.splits import SPLITS, assign_splits
+
+CAMERA = "CAM_FRONT"
+LIDAR = "LIDAR_TOP"
+# Output name -> file extension. The order is the order they are computed in.
+OUTPUTS = {
+    "radar": ".npy",
+    "boxes": ".npy",
+    "lidar_single": ".png",
+    "lidar_accum": ".png",
+    "depth_interp": ".png",
+    "assoc_label": ".png",
+}
+MOVABLE_PREFIXES = ("vehicle.", "human.", "animal", "movable_object.")
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    """What to prepare. `scenes` = scene names or tokens (None: all)."""
+
+    dataroot: Path
+    version: str = "v1.0-mini"
+    out: Path = Path("prepared")
+    workers: int = 1
+    scenes: tuple[str, ...] | list[str] | None = None
+    accumulate_keyframes: int = 80
+    movable_prefixes: tuple[str, ...] = MOVABLE_PREFIXES
+    movable_box_margin: float = 0.3
+    radar: RadarOptions = field(default_factory=RadarOptions)
+    interpolation: InterpolationConfig = field(default_factory=InterpolationConfig)
+    split_seed: int = 0
+    copy_images: bool = False
+    progress: bool = True
+
+
+def output_path(out: Path, name: str, camera_token: str) -> Path:
+    return Path(out) / name / f"{camera_token}{OUTPUTS[name]}"
+
+
+def scene_keyframes(nusc: NuScenes, scene: dict) -> list[dict]:
+    samples, token = [], scene["first_sample_token"]
+    while token:
+        sample = nusc.get("sample", token)
+        samples.append(sample)
+        token = sample["next"]
+    return samples
+
+
+def sample_record(
+    config: PrepareConfig, nusc: NuScenes, poses: SensorPoses, scene: dict, sample: dict
+) -> dict:
+    """One index line: tokens, image size, intrinsics and every file (relative to out)."""
+    if CAMERA not in sample["data"]:
+        raise PrepareInputError(f"sample {sample['token']} has no {CAMERA} sample_data")
+    camera_token = sample["data"][CAMERA]
+    camera = nusc.get("sample_data", camera_token)
+    image = (
+        f"image/{camera_token}.jpg"
+        if config.copy_images
+        else str((Path(nusc.dataroot) / camera["filename"]).resolve())
+    )
+    return {
+        "scene_token": scene["token"],
+        "scene_name": scene["name"],
+        "sample_token": sample["token"],
+        "camera_token": camera_token,
+        "lidar_token": sample["data"][LIDAR],
+        "timestamp": camera["timestamp"],
+        "width": camera["width"],
+        "height": camera["height"],
+        "camera_matrix": poses.camera_matrix(camera_token).tolist(),
+        "image": image,
+        **{name: str(output_path(Path("."), name, camera_token)) for name in OUTPUTS},
+    }
+
+
+class ScenePreparer:
+    """Computes the missing outputs of one scene's keyframes."""
+
+    def __init__(self, config: PrepareConfig, nusc: NuScenes) -> None:
+        self.config, self.nusc = config, nusc
+        self.poses = SensorPoses(nusc)
+        self.radar_cache: dict[str, np.ndarray] = {}
+
+    def run(self, scene: dict) -> list[dict]:
+        samples = scene_keyframes(self.nusc, scene)
+        records = [sample_record(self.config, self.nusc, self.poses, scene, s) for s in samples]
+        todo = [k for k, record in enumerate(records) if self._missing(record)]
+        if not todo:
+            return records
+        lidar = SceneLidar.load(
+            self.nusc,
+            self.poses,
+            [record["lidar_token"] for record in records],
+            self.config.movable_prefixes,
+            self.config.movable_box_margin,
+        )
+        for k in todo:
+            self._write_sample(records[k], samples[k], lidar, k)
+        return records
+
+    def _missing(self, record: dict) -> list[str]:
+        out = Path(self.config.out)
+        names = [name for name in OUTPUTS if not (out / record[name]).is_file()]
+        if self.config.copy_images and not (out / record["image"]).is_file():
+            names.append("image")
+        return names
+
+    def _radar_fields(self, token: str) -> np.ndarray:
+        if token not in self.radar_cache:
+            self.radar_cache[token] = load_radar(self.poses.path(token))
+        return self.radar_cache[token]
+
+    def compute(
+        self, record: dict, sample: dict, lidar: SceneLidar, k: int
+    ) -> dict[str, np.ndarray]:
+        """All derived arrays of one keyframe."""
+        camera_token = record["camera_token"]
+        size = (record["width"], record["height"])
+        T_cam_from_global = self.poses.sensor_from_global(camera_token)
+        camera_matrix = self.poses.camera_matrix(camera_token)
+        boxes_2d, row_of_box = image_boxes(
+            self.nusc.get_boxes(camera_token), T_cam_from_global, camera_matrix, *size
+        )
+        radar = radar_points(
+            self.nusc,
+            self.poses,
+            radar_sample_data(self.nusc, sample, self.config.radar),
+            self._radar_fields,
+            camera_token,
+            row_of_box,
+            size,
+            self.config.radar,
+        )
+        height, width = record["height"], record["width"]
+        single = depth_map(lidar.points[k], T_cam_from_global, camera_matrix, height, width)
+        stacked = lidar.stacked(k, self.config.accumulate_keyframes)
+        accumulated = depth_map(stacked, T_cam_from_global, camera_matrix, height, width)
+        interpolated = interpolate_depth(accumulated, self.config.interpolation)
+        return {
+            "radar": radar,
+            "boxes": boxes_2d,
+            "lidar_single": single,
+            "lidar_accum": accumulated,
+            "depth_interp": interpolated,
+            "assoc_label": association_label(radar, boxes_2d, interpolated),
+        }
+
+    def _write_sample(self, record: dict, sample: dict, lidar: SceneLidar, k: int) -> None:
+        missing = self._missing(record)
+        out = Path(self.config.out)
+        if "image" in missing:
+            source = self.poses.path(record["camera_token"])
+            storage.write_atomic(out / record["image"], source.read_bytes())
+        arrays = self.compute(record, sample, lidar, k)
+        for name in missing:
+            if name == "image":
+                continue
+            path = out / record[name]
+            if name in ("radar", "boxes"):
+                storage.save_npy(path, arrays[name])
+            elif name == "assoc_label":
+                storage.save_label_png(path, arrays[name])
+            else:
+                storage.save_depth_png(path, arrays[name])
+
+
+# Set in the parent before forking so every worker shares the loaded tables.
+_WORKER_STATE: dict[str, object] = {}
+
+
+def _prepare_scene(scene_token: str) -> list[dict]:
+    config, nusc = _WORKER_STATE["config"], _WORKER_STATE["nusc"]
+    return ScenePreparer(config, nusc).run(nusc.get("scene", scene_token))
+
+
+def select_scenes(nusc: NuScenes, wanted: list[str] | tuple[str, ...] | None) -> list[dict]:
+    if not wanted:
+        return list(nusc.scene)
+    by_key = {s["name"]: s for s in nusc.scene} | {s["token"]: s for s in nusc.scene}
+    unknown = [name for name in wanted if name not in by_key]
+    if unknown:
+        raise PrepareInputError(f"scenes not in this version: {', '.join(unknown)}")
+    return list({by_key[name]["token"]: by_key[name] for name in wanted}.values())
+
+
+def _run_scenes(config: PrepareConfig, scene_tokens: list[str], total: int) -> list[dict]:
+    records: list[dict] = []
+    with tqdm(total=total, unit="keyframe", desc="prepare", disable=not config.progress) as bar:
+        if config.workers > 1 and len(scene_tokens) > 1:
+            context = multiprocessing.get_context("fork")
+            with context.Pool(min(config.workers, len(scene_tokens))) as pool:
+                for scene_records in pool.imap_unordered(_prepare_scene, scene_tokens):
+                    records += scene_records
+                    bar.update(len(scene_records))
+        else:
+            for token in scene_tokens:
+                scene_records = _prepare_scene(token)
+                records += scene_records
+                bar.update(len(scene_records))
+    return records
+
+
+def prepare(config: PrepareConfig) -> dict[str, list[dict]]:
+    """Prepare the selected scenes; return (and write) the index of every split."""
+    nusc = open_nuscenes(Path(config.dataroot), config.version)
+    scenes = select_scenes(nusc, config.scenes)
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    _WORKER_STATE.update(config=config, nusc=nusc)
+    try:
+        total = sum(scene["nbr_samples"] for scene in scenes)
+        records = _run_scenes(config, [scene["token"] for scene in scenes], total)
+    finally:
+        _WORKER_STATE.clear()
+    splits = assign_splits(config.version, [scene["name"] for scene in scenes], config.split_seed)
+    order = {scene["token"]: i for i, scene in enumerate(scenes)}
+    records.sort(key=lambda r: (order[r["scene_token"]], r["timestamp"]))
+    index = {
+        split: [r for r in records if r["scene_name"] in set(splits[split])] for split in SPLITS
+    }
+    for split, split_records in index.items():
+        storage.write_index(out / "index" / f"{split}.txt", split_records)
+    return index

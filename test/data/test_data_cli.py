@@ -1,0 +1,31 @@
+"""`lircdepth prepare` end to end on one synthetic scene, and its error exit."""
+
+from __future__ import annotations
+
+from lircdepth.cli import main
+from lircdepth.data import storage
+from lircdepth.data.prepare import OUTPUTS
+
+
+def test_prepare_command_in_parallel_matches_the_library_run(
+    synth_root, prepared_root, tmp_path, capsys
+):
+    out = tmp_path / "out"
+    argv = ["prepare", "--dataroot", str(synth_root), "--version", "v1.0-mini", "--out", str(out)]
+    scenes = ["--scenes", "synth-0000", "synth-0002", "--workers", "2"]
+    code = main([*argv, *scenes, "--accumulate-keyframes", "2", "--no-progress"])
+    assert code == 0
+    records = [
+        r for s in ("train", "val", "test") for r in storage.read_index(out / "index" / f"{s}.txt")
+    ]
+    assert {r["scene_name"] for r in records} == {"synth-0000", "synth-0002"}
+    for record in records:
+        for name in OUTPUTS:
+            assert (out / record[name]).read_bytes() == (prepared_root / record[name]).read_bytes()
+    assert "prepared" in capsys.readouterr().out
+
+
+def test_prepare_command_reports_a_missing_dataroot(tmp_path, capsys):
+    code = main(["prepare", "--dataroot", str(tmp_path / "absent"), "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert str(tmp_path / "absent") in capsys.readouterr().err
