@@ -22,7 +22,9 @@ class TransposedInvertedResidual(nn.Module):
     MobileNetV2's inverted residual.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, expand_ratio: int = EXPAND_RATIO):
+    def __init__(
+        self, in_channels: int, out_channels: int, stride: int = 1, expand_ratio: int = EXPAND_RATIO
+    ):
         super().__init__()
         if stride not in (1, 2):
             raise ValueError(f"stride must be 1 or 2, got {stride}")
@@ -30,16 +32,27 @@ class TransposedInvertedResidual(nn.Module):
         self.stride = stride
         self.use_residual = stride == 1 and in_channels == out_channels
         self.expand = nn.Sequential(
-            nn.Conv2d(in_channels, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(inplace=True)
+            nn.Conv2d(in_channels, hidden, 1, bias=False),
+            nn.BatchNorm2d(hidden),
+            nn.ReLU6(inplace=True),
         )
         self.depthwise = nn.Sequential(
             nn.ConvTranspose2d(
-                hidden, hidden, 3, stride=stride, padding=1, output_padding=stride - 1, groups=hidden, bias=False
+                hidden,
+                hidden,
+                3,
+                stride=stride,
+                padding=1,
+                output_padding=stride - 1,
+                groups=hidden,
+                bias=False,
             ),
             nn.BatchNorm2d(hidden),
             nn.ReLU6(inplace=True),
         )
-        self.project = nn.Sequential(nn.ConvTranspose2d(hidden, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels))
+        self.project = nn.Sequential(
+            nn.ConvTranspose2d(hidden, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.project(self.depthwise(self.expand(x)))
@@ -48,17 +61,22 @@ class TransposedInvertedResidual(nn.Module):
 
 def transposed_stage(widths: list[int], upsample_last: bool = True) -> nn.Sequential:
     """Blocks widths[0] -> widths[1] -> ... ; the last block doubles the resolution."""
-    pairs = list(zip(widths[:-1], widths[1:]))
+    pairs = list(zip(widths[:-1], widths[1:], strict=True))
     return nn.Sequential(
         *(
-            TransposedInvertedResidual(cin, cout, stride=2 if upsample_last and i == len(pairs) - 1 else 1)
+            TransposedInvertedResidual(
+                cin, cout, stride=2 if upsample_last and i == len(pairs) - 1 else 1
+            )
             for i, (cin, cout) in enumerate(pairs)
         )
     )
 
 
-def conv_relu(in_channels: int, out_channels: int, kernel_size: int = 1, bias: bool = False) -> nn.Sequential:
+def conv_relu(
+    in_channels: int, out_channels: int, kernel_size: int = 1, bias: bool = False
+) -> nn.Sequential:
     """Conv (same padding) + ReLU: the projections, fusion maps and depth heads."""
     return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=bias), nn.ReLU(inplace=True)
+        nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=bias),
+        nn.ReLU(inplace=True),
     )

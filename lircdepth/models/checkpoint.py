@@ -14,7 +14,18 @@ from .registry import build_model
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_KEYS = ("arch", "model_config", "model", "config", "global_step", "epoch", "optimizer", "scheduler", "rng", "best")
+CHECKPOINT_KEYS = (
+    "arch",
+    "model_config",
+    "model",
+    "config",
+    "global_step",
+    "epoch",
+    "optimizer",
+    "scheduler",
+    "rng",
+    "best",
+)
 WRAPPER_PREFIX = "module."  # DataParallel / DistributedDataParallel
 
 
@@ -50,10 +61,16 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=False)
     except Exception as error:
-        raise CheckpointError(f"checkpoint {path} cannot be read (corrupt or not a torch file): {error}") from error
+        raise CheckpointError(
+            f"checkpoint {path} cannot be read (corrupt or not a torch file): {error}"
+        ) from error
     if not isinstance(checkpoint, dict) or "model" not in checkpoint:
-        found = sorted(checkpoint)[:10] if isinstance(checkpoint, dict) else type(checkpoint).__name__
-        raise CheckpointError(f"{path} is not a LiRCDepth checkpoint: no 'model' entry (found {found})")
+        found = (
+            sorted(checkpoint)[:10] if isinstance(checkpoint, dict) else type(checkpoint).__name__
+        )
+        raise CheckpointError(
+            f"{path} is not a LiRCDepth checkpoint: no 'model' entry (found {found})"
+        )
     return checkpoint
 
 
@@ -64,7 +81,9 @@ def strip_wrapper_prefix(state_dict: dict[str, torch.Tensor]) -> dict[str, torch
     return dict(state_dict)
 
 
-def load_state_dict_checked(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> tuple[list[str], list[str]]:
+def load_state_dict_checked(
+    model: nn.Module, state_dict: dict[str, torch.Tensor]
+) -> tuple[list[str], list[str]]:
     """Load weights, logging missing/unexpected keys; any shape mismatch raises (never skipped).
 
     Returns (missing_keys, unexpected_keys) so callers can decide to be strict.
@@ -77,12 +96,22 @@ def load_state_dict_checked(model: nn.Module, state_dict: dict[str, torch.Tensor
         if key in expected and value.shape != expected[key].shape
     ]
     if mismatched:
-        raise ValueError(f"{len(mismatched)} weight shape mismatch(es): " + "; ".join(mismatched[:10]))
-    result = model.load_state_dict(state_dict, strict=False)
+        raise ValueError(
+            f"{len(mismatched)} weight shape mismatch(es): " + "; ".join(mismatched[:10])
+        )
+    result = model.load_state_dict(state_dict, strict=True)
     if result.missing_keys:
-        log.warning("%d weights missing from the checkpoint (left as initialised): %s", len(result.missing_keys), result.missing_keys[:10])
+        log.warning(
+            "%d weights missing from the checkpoint (left as initialised): %s",
+            len(result.missing_keys),
+            result.missing_keys[:10],
+        )
     if result.unexpected_keys:
-        log.warning("%d unexpected weights ignored: %s", len(result.unexpected_keys), result.unexpected_keys[:10])
+        log.warning(
+            "%d unexpected weights ignored: %s",
+            len(result.unexpected_keys),
+            result.unexpected_keys[:10],
+        )
     return list(result.missing_keys), list(result.unexpected_keys)
 
 
@@ -91,7 +120,9 @@ def load_model(
 ) -> tuple[nn.Module, dict]:
     """Rebuild the network from `arch` + `model_config`, load its weights, eval mode, on `device`."""
     checkpoint = (
-        path_or_checkpoint if isinstance(path_or_checkpoint, dict) else load_checkpoint(path_or_checkpoint)
+        path_or_checkpoint
+        if isinstance(path_or_checkpoint, dict)
+        else load_checkpoint(path_or_checkpoint)
     )
     if "arch" not in checkpoint:
         raise CheckpointError("checkpoint has no 'arch' entry: cannot tell which network to build")

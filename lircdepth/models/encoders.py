@@ -23,7 +23,7 @@ class MobileNetV2Taps(nn.Module):
         super().__init__()
         features = mobilenet_v2_backbone(pretrained)
         starts = (0,) + TAP_ENDS[:-1]
-        self.stages = nn.ModuleList(features[a:b] for a, b in zip(starts, TAP_ENDS))
+        self.stages = nn.ModuleList(features[a:b] for a, b in zip(starts, TAP_ENDS, strict=True))
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         taps = []
@@ -41,7 +41,9 @@ class TapEncoder(nn.Module):
         self.stem = stem
         self.backbone = MobileNetV2Taps(pretrained)
         self.projections = (
-            nn.ModuleList(conv_relu(cin, cout) for cin, cout in zip(TAP_CHANNELS, out_channels))
+            nn.ModuleList(
+                conv_relu(cin, cout) for cin, cout in zip(TAP_CHANNELS, out_channels, strict=True)
+            )
             if out_channels is not None
             else None
         )
@@ -51,15 +53,19 @@ class TapEncoder(nn.Module):
         taps = self.backbone(self.stem(x))
         if self.projections is None:
             return taps
-        return [project(tap) for project, tap in zip(self.projections, taps)]
+        return [project(tap) for project, tap in zip(self.projections, taps, strict=True)]
 
 
 def image_encoder(feature_distill: bool = True, pretrained: bool = False) -> TapEncoder:
     """MobileNetV2 on the normalised RGB image."""
-    return TapEncoder(nn.Identity(), TEACHER_IMAGE_CHANNELS if feature_distill else None, pretrained)
+    return TapEncoder(
+        nn.Identity(), TEACHER_IMAGE_CHANNELS if feature_distill else None, pretrained
+    )
 
 
-def radar_encoder(radar_channels: int = 4, feature_distill: bool = True, pretrained: bool = False) -> TapEncoder:
+def radar_encoder(
+    radar_channels: int = 4, feature_distill: bool = True, pretrained: bool = False
+) -> TapEncoder:
     """3x3 conv (radar -> 3 channels, no bias) + ReLU, then its own MobileNetV2."""
     stem = conv_relu(radar_channels, 3, kernel_size=3)
     return TapEncoder(stem, TEACHER_RADAR_CHANNELS if feature_distill else None, pretrained)

@@ -42,13 +42,21 @@ def _transposed_weight_as_conv(weight: torch.Tensor, groups: int) -> torch.Tenso
     """ConvTranspose2d weight (Cin, Cout/g, k, k) -> Conv2d layout (Cout, Cin/g, k, k), unflipped."""
     cin, cout_per_group = weight.shape[:2]
     grouped = weight.reshape(groups, cin // groups, cout_per_group, *weight.shape[2:])
-    return grouped.transpose(1, 2).reshape(groups * cout_per_group, cin // groups, *weight.shape[2:])
+    return grouped.transpose(1, 2).reshape(
+        groups * cout_per_group, cin // groups, *weight.shape[2:]
+    )
 
 
-def _conv_like(source: nn.ConvTranspose2d, weight: torch.Tensor, bias: torch.Tensor | None, padding: int) -> nn.Conv2d:
+def _conv_like(
+    source: nn.ConvTranspose2d, weight: torch.Tensor, bias: torch.Tensor | None, padding: int
+) -> nn.Conv2d:
     conv = nn.Conv2d(
-        weight.shape[1] * source.groups, weight.shape[0], weight.shape[2:], padding=padding,
-        groups=source.groups, bias=bias is not None,
+        weight.shape[1] * source.groups,
+        weight.shape[0],
+        weight.shape[2:],
+        padding=padding,
+        groups=source.groups,
+        bias=bias is not None,
     )
     conv.weight.data.copy_(weight)
     if bias is not None:
@@ -64,7 +72,9 @@ def transposed_to_conv(conv_t: nn.ConvTranspose2d) -> nn.Module:
     if stride == 1 and conv_t.output_padding == (0, 0):
         return _conv_like(conv_t, weight.flip(-1, -2), bias, padding=kernel - 1 - padding)
     if (kernel, stride, padding, conv_t.output_padding[0]) == (3, 2, 1, 1):
-        phases = torch.zeros(weight.shape[0], 4, weight.shape[1], 2, 2, dtype=weight.dtype, device=weight.device)
+        phases = torch.zeros(
+            weight.shape[0], 4, weight.shape[1], 2, 2, dtype=weight.dtype, device=weight.device
+        )
         for r_row, row_taps in enumerate(_PHASE_TAPS):
             for r_col, col_taps in enumerate(_PHASE_TAPS):
                 for a, ky in enumerate(row_taps):
@@ -72,7 +82,9 @@ def transposed_to_conv(conv_t: nn.ConvTranspose2d) -> nn.Module:
                         if ky is not None and kx is not None:
                             phases[:, 2 * r_row + r_col, :, a, b] = weight[:, :, ky, kx]
         phase_bias = None if bias is None else bias.repeat_interleave(4)
-        return SubPixelTransposedConv(_conv_like(conv_t, phases.flatten(0, 1), phase_bias, padding=0))
+        return SubPixelTransposedConv(
+            _conv_like(conv_t, phases.flatten(0, 1), phase_bias, padding=0)
+        )
     raise NotImplementedError(f"no conv form for {conv_t}")
 
 
@@ -97,7 +109,9 @@ def fold_batchnorm(module: nn.Module) -> None:
             continue
         for index in range(len(child) - 1):
             conv, norm = child[index], child[index + 1]
-            if isinstance(conv, (nn.Conv2d, SubPixelTransposedConv)) and isinstance(norm, nn.BatchNorm2d):
+            if isinstance(conv, (nn.Conv2d, SubPixelTransposedConv)) and isinstance(
+                norm, nn.BatchNorm2d
+            ):
                 child[index] = _fold(conv, norm)
                 child[index + 1] = nn.Identity()
 

@@ -33,12 +33,16 @@ def _upsample_to(x: torch.Tensor, size: torch.Size) -> torch.Tensor:
 class StudentDecoder(nn.Module):
     """Additive radar fusion per scale, then four transposed stages and the full-size head."""
 
-    def __init__(self, image_channels: tuple[int, ...], radar_channels: tuple[int, ...], max_depth: float):
+    def __init__(
+        self, image_channels: tuple[int, ...], radar_channels: tuple[int, ...], max_depth: float
+    ):
         super().__init__()
         c1, c2, c3, c4, c5 = image_channels
         w5, w4, w3, w2, w1 = DECODER_WIDTHS
         self.max_depth = max_depth
-        self.fusion = nn.ModuleList(conv_relu(r, i) for r, i in zip(radar_channels, image_channels))
+        self.fusion = nn.ModuleList(
+            conv_relu(r, i) for r, i in zip(radar_channels, image_channels, strict=True)
+        )
         self.stage5 = transposed_stage([c5, 32, 32, w5])
         self.stage4 = transposed_stage([w5 + c4, 16, 16, 16, 16, 16, 16, 16, w4])
         self.stage3 = transposed_stage([w4 + c3, 32, 32, w3])
@@ -55,14 +59,21 @@ class StudentDecoder(nn.Module):
         self, image_features: list[torch.Tensor], radar_features: list[torch.Tensor]
     ) -> tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor]:
         """Returns decoder features [F5..F1], intermediate depths [d8, d4, d2] (full size), depth."""
-        s1, s2, s3, s4, s5 = (i + fuse(r) for fuse, i, r in zip(self.fusion, image_features, radar_features))
+        s1, s2, s3, s4, s5 = (
+            i + fuse(r)
+            for fuse, i, r in zip(self.fusion, image_features, radar_features, strict=True)
+        )
         f5 = self.stage5(s5)
         f4 = self.stage4(torch.cat([f5, s4], 1))
         f3 = self.stage3(torch.cat([f4, s3], 1))
         f2 = self.stage2(torch.cat([f3, s2], 1))
         up = self.up1(torch.cat([f2, s1], 1))
         size = up.shape[-2:]
-        inter = [_upsample_to(self.head8(f4), size), _upsample_to(self.head4(f3), size), _upsample_to(self.head2(f2), size)]
+        inter = [
+            _upsample_to(self.head8(f4), size),
+            _upsample_to(self.head4(f3), size),
+            _upsample_to(self.head2(f2), size),
+        ]
         f1 = self.refine(torch.cat([up, *inter, self.head1(up)], 1))
         depth = self.max_depth * torch.sigmoid(self.depth_head(f1))
         return [f5, f4, f3, f2, f1], inter, depth
@@ -82,14 +93,18 @@ class LiRCDepth(nn.Module):
         self.max_depth = float(max_depth)
         self.image_encoder = image_encoder(feature_distill, pretrained)
         self.radar_encoder = radar_encoder(radar_channels, feature_distill, pretrained)
-        self.decoder = StudentDecoder(self.image_encoder.out_channels, self.radar_encoder.out_channels, self.max_depth)
+        self.decoder = StudentDecoder(
+            self.image_encoder.out_channels, self.radar_encoder.out_channels, self.max_depth
+        )
 
     def _check_inputs(self, image: torch.Tensor, radar: torch.Tensor) -> None:
         height, width = image.shape[-2:]
         if image.dim() != 4 or image.shape[1] != 3:
             raise ValueError(f"image must be B x 3 x H x W, got {tuple(image.shape)}")
         if radar.shape[0] != image.shape[0] or radar.shape[-2:] != image.shape[-2:]:
-            raise ValueError(f"radar {tuple(radar.shape)} does not match image {tuple(image.shape)}")
+            raise ValueError(
+                f"radar {tuple(radar.shape)} does not match image {tuple(image.shape)}"
+            )
         if height % 32 or width % 32:
             raise ValueError(f"H and W must be divisible by 32, got {height} x {width}")
 

@@ -32,10 +32,16 @@ class SynthConfig:
     jpeg_quality: int = 92
 
     def __post_init__(self) -> None:
-        if self.scenes < 1 or self.keyframes < 1:
-            raise ValueError("scenes and keyframes must be at least 1")
-        if self.width < 32 or self.height < 32:
-            raise ValueError(f"image size {self.width}x{self.height} is too small (min 32x32)")
+        for name in ("scenes", "keyframes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("width", "height"):
+            if getattr(self, name) < 32:
+                raise ValueError(
+                    f"image {name} must be at least 32 pixels, got {getattr(self, name)}"
+                )
+        if not 1 <= self.jpeg_quality <= 100:
+            raise ValueError(f"jpeg_quality must be in 1..100, got {self.jpeg_quality}")
 
 
 def camera_matrix(width: int, height: int) -> np.ndarray:

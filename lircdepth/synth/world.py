@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lircdepth.synth.placement import Footprint, Placement
+
 ROAD_HALF_WIDTH = 7.0
 LANE_WIDTH = 3.5
 SIDEWALK_OUTER = 10.0
@@ -148,85 +150,109 @@ def _random_agent(
     )
 
 
-def build_scene(rng: np.random.Generator, duration: float) -> Scene:
-    """Lay out one scene; the ego travels ego_speed * duration metres along the road."""
-    curvature = rng.choice([0.0, rng.uniform(-1 / 120, 1 / 120)])
-    ego_speed = rng.uniform(5.0, 11.0)
+EGO_SIZE = (1.9, 4.7, 1.7)  # w, l, h of the ego vehicle, which the sensors never see
+
+
+def _structures(rng: np.random.Generator, side: float, s_end: float) -> list[list[Agent]]:
+    """Buildings, poles at the kerb, trees and a wall on one side of the road."""
+    groups: list[list[Agent]] = []
+    s = rng.uniform(-30.0, -10.0)
+    while s < s_end:  # building row, with gaps
+        building = _random_agent(rng, "building", 0.0, 0.0, 0.0)
+        if rng.random() < 0.8:
+            building.s0 = s + building.size[1] / 2
+            offset = SIDEWALK_OUTER + 2.0 + building.size[0] / 2 + rng.uniform(0, 8)
+            building.lat = side * offset
+            groups.append([building])
+        s += building.size[1] + rng.uniform(2.0, 12.0)
+    if rng.random() < 0.5:
+        groups.append(
+            [_random_agent(rng, "wall", rng.uniform(0, s_end), side * (SIDEWALK_OUTER + 0.3), 0.0)]
+        )
+    for s in np.arange(rng.uniform(-15, 5), s_end, rng.uniform(25, 45)):
+        lat = side * rng.uniform(SIDEWALK_OUTER + 0.5, SIDEWALK_OUTER + 1.5)
+        trunk = _random_agent(rng, "trunk", s, lat, 0.0)
+        groups.append([trunk, _random_agent(rng, "canopy", s, lat, 0.0, z0=trunk.size[2] * 0.85)])
+    for s in np.arange(rng.uniform(-20, 0), s_end, rng.uniform(18, 30)):
+        lat = side * (ROAD_HALF_WIDTH + 0.5) * rng.uniform(0.99, 1.01)
+        groups.append([_random_agent(rng, "pole", s + rng.uniform(-2, 2), lat, 0.0)])
+    return groups
+
+
+def _road_users(
+    rng: np.random.Generator, ego_lat: float, ego_speed: float, s_end: float
+) -> list[list[Agent]]:
+    """A lead vehicle, lane traffic, parked cars and pedestrians, most important first.
+
+    Each side's outer lane is either a traffic lane or (sometimes) a parking lane.
+    """
+    groups: list[list[Agent]] = []
+    if rng.random() < 0.8:  # a lead vehicle in the ego lane, never slower than the ego
+        speed = ego_speed + rng.uniform(0.0, 2.0)
+        groups.append([_random_agent(rng, "car", rng.uniform(14, 35), ego_lat, speed)])
+    parking = {side: bool(rng.random() < 0.35) for side in (-1.0, 1.0)}
+    lanes = [(LANE_WIDTH / 2, True)]
+    lanes += [(side * LANE_WIDTH * 1.5, side > 0) for side in (-1.0, 1.0) if not parking[side]]
+    for lane_lat, backwards in lanes:
+        lane_speed = rng.uniform(4.0, 13.0)
+        for _ in range(rng.integers(1, 5)):
+            kind = "truck" if rng.random() < 0.25 else "car"
+            speed = lane_speed * rng.uniform(0.9, 1.1)
+            s0 = rng.uniform(-20, s_end)
+            groups.append([_random_agent(rng, kind, s0, lane_lat, speed, backwards=backwards)])
+    for side in (-1.0, 1.0):
+        for _ in range(rng.integers(2, 7) if parking[side] else rng.integers(0, 2)):
+            lat = side * (ROAD_HALF_WIDTH - 1.1)
+            groups.append([_random_agent(rng, "car", rng.uniform(-10, s_end - 30), lat, 0.0)])
+        for _ in range(rng.integers(1, 5)):  # pedestrians on the sidewalk
+            speed = rng.uniform(0.0, 1.6)
+            lat = side * rng.uniform(8.3, 9.6)
+            backwards = bool(rng.random() < 0.5)
+            s0 = rng.uniform(0, s_end - 40)
+            groups.append([_random_agent(rng, "pedestrian", s0, lat, speed, backwards=backwards)])
+    return groups
+
+
+def footprint(agent: Agent, road: Road) -> Footprint:
+    """The agent's road-frame extent; its length in centre-line arc length (a metre at
+    offset lat spans 1 / (1 - curvature * lat) metres of the centre line)."""
+    stretch = 1.0 / max(1.0 - road.curvature * agent.lat, 0.2)
+    velocity = (-1.0 if agent.backwards else 1.0) * agent.speed * stretch
+    return Footprint(
+        agent.s0,
+        velocity,
+        agent.lat,
+        agent.size[0],
+        agent.size[1] * stretch,
+        agent.z0,
+        agent.size[2],
+    )
+
+
+def build_scene(rng: np.random.Generator, duration: float, history: float = 1.0) -> Scene:
+    """Lay out one scene valid over t in [-history, duration] (seconds).
+
+    Candidates are placed in order of importance and dropped where they would touch
+    the ego or a box already placed at any instant of that window.
+    """
+    curvature = float(rng.choice([0.0, rng.uniform(-1 / 120, 1 / 120)]))
+    road = Road(curvature)
+    ego_speed = float(rng.uniform(5.0, 11.0))
     ego_lat = -LANE_WIDTH / 2
     s_end = ego_speed * duration + 120.0
-    agents: list[Agent] = []
-
-    for side in (-1.0, 1.0):
-        s = rng.uniform(-30.0, -10.0)
-        while s < s_end:  # building row, with gaps
-            b = _random_agent(rng, "building", 0.0, 0.0, 0.0)
-            if rng.random() < 0.8:
-                b.s0, b.lat = (
-                    s + b.size[1] / 2,
-                    side * (SIDEWALK_OUTER + 2.0 + b.size[0] / 2 + rng.uniform(0, 8)),
-                )
-                agents.append(b)
-            s += b.size[1] + rng.uniform(2.0, 12.0)
-        for s in np.arange(rng.uniform(-20, 0), s_end, rng.uniform(18, 30)):
-            agents.append(
-                _random_agent(
-                    rng, "pole", s + rng.uniform(-2, 2), side * 8.0 * rng.uniform(0.98, 1.02), 0.0
-                )
-            )
-        for s in np.arange(rng.uniform(-15, 5), s_end, rng.uniform(25, 45)):
-            lat = side * rng.uniform(SIDEWALK_OUTER + 0.5, SIDEWALK_OUTER + 1.5)
-            trunk = _random_agent(rng, "trunk", s, lat, 0.0)
-            canopy = _random_agent(rng, "canopy", s, lat, 0.0, z0=trunk.size[2] * 0.85)
-            agents += [trunk, canopy]
-        if rng.random() < 0.5:
-            wall = _random_agent(
-                rng, "wall", rng.uniform(0, s_end), side * (SIDEWALK_OUTER + 0.3), 0.0
-            )
-            agents.append(wall)
-        for _ in range(rng.integers(1, 4)):  # parked cars at the kerb
-            agents.append(
-                _random_agent(
-                    rng, "car", rng.uniform(5, s_end - 40), side * (ROAD_HALF_WIDTH - 1.1), 0.0
-                )
-            )
-        for _ in range(rng.integers(1, 4)):  # pedestrians on the sidewalk
-            agents.append(
-                _random_agent(
-                    rng,
-                    "pedestrian",
-                    rng.uniform(0, s_end - 60),
-                    side * rng.uniform(8.3, 9.6),
-                    rng.uniform(0.0, 1.6),
-                    backwards=bool(rng.random() < 0.5),
-                )
-            )
-
-    for lane_lat, backwards in (
-        (-LANE_WIDTH * 1.5, False),
-        (LANE_WIDTH / 2, True),
-        (LANE_WIDTH * 1.5, True),
-    ):
-        for _ in range(rng.integers(1, 4)):
-            kind = "truck" if rng.random() < 0.25 else "car"
-            agents.append(
-                _random_agent(
-                    rng,
-                    kind,
-                    rng.uniform(10, s_end),
-                    lane_lat,
-                    rng.uniform(4.0, 13.0),
-                    backwards=backwards,
-                )
-            )
-    if rng.random() < 0.8:  # a lead vehicle in the ego lane, never slower than the ego
-        agents.append(
-            _random_agent(
-                rng, "car", rng.uniform(14, 35), ego_lat, ego_speed + rng.uniform(0.0, 2.0)
-            )
-        )
-
+    groups = [group for side in (-1.0, 1.0) for group in _structures(rng, side, s_end)]
+    groups += _road_users(rng, ego_lat, ego_speed, s_end)
+    ego = Agent("car", 0.0, ego_lat, ego_speed, np.array(EGO_SIZE))
+    placement = Placement(-history, duration)
+    placement.try_add([footprint(ego, road)])
+    agents = [
+        agent
+        for group in groups
+        if placement.try_add([footprint(agent, road) for agent in group])
+        for agent in group
+    ]
     sky = rng.uniform([0.55, 0.65, 0.8], [0.7, 0.8, 0.95])
-    return Scene(Road(float(curvature)), float(ego_speed), ego_lat, agents, sky)
+    return Scene(road, ego_speed, ego_lat, agents, sky)
 
 
 @dataclass

@@ -178,5 +178,5 @@ def test_node_replay_end_to_end(
     results = json.loads(out.read_text())
     # The node may drop a frame its radar sync cannot pair; lockstep then moves on.
     assert stats.frames_answered >= stats.frames - 2 > 0
-    assert results["frames_scored"] == results["frames_expected"] > 0
+    assert results["frames_scored"] >= results["frames_expected"] - 1 > 0
     assert all(np.isfinite(results["metrics"][cap]["mae"]) for cap in ("50", "70", "80"))

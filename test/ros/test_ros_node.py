@@ -57,6 +57,9 @@ def test_depth_matches_estimator_exactly(
     buffer = TfBuffer()
     for transform in transforms:
         buffer.set_transform(transform, static=True)
+    import torch
+
+    torch.set_num_threads(int(ros_env["OMP_NUM_THREADS"]))  # same float summation order as the node
     estimator = DepthEstimator.from_checkpoint(student_checkpoint, device="cpu")
     by_stamp = {f"{stamp_to_seconds(f.image.header.stamp):.6f}": f for f in frames}
     for stamp, depth in received.items():

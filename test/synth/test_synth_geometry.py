@@ -78,19 +78,17 @@ def _global_lidar(nusc, sample: dict) -> np.ndarray:
 
 
 def test_annotation_boxes_hold_their_agents_lidar_points(synth_nusc):
-    """num_lidar_pts counts the agent's returns; the devkit's points_in_box finds them
-    in the annotated box (grown by the lidar noise, ground returns excluded)."""
+    """num_lidar_pts counts the agent's returns; the devkit's points_in_box finds them in
+    the annotated box grown by the lidar noise (5 cm a side)."""
     agree = checked = 0
     for sample in synth_nusc.sample:
         points = _global_lidar(synth_nusc, sample)
-        points = points[:, points[2] > 0.05]
         for token in sample["anns"]:
-            annotation = synth_nusc.get("sample_annotation", token)
             box = synth_nusc.get_box(token)
             box.wlh = box.wlh + 0.1
             found = int(points_in_box(box, points).sum())
-            expected = annotation["num_lidar_pts"]
+            expected = synth_nusc.get("sample_annotation", token)["num_lidar_pts"]
             checked += 1
-            agree += abs(found - expected) <= max(2, 0.05 * expected)
+            agree += abs(found - expected) <= max(2, 0.03 * expected)
     assert checked > 20
-    assert agree / checked >= 0.95, (agree, checked)
+    assert agree / checked >= 0.97, (agree, checked)

@@ -11,6 +11,7 @@ import torch
 
 from lircdepth.metrics import (
     DepthMetricsAccumulator,
+    format_comparison_markdown,
     format_markdown,
     image_metrics,
     write_json,
@@ -105,3 +106,12 @@ def test_markdown_and_json(tmp_path):
     assert len(lines) == 2 + 2 + 3
     write_json(results, tmp_path / "m.json")
     assert json.loads((tmp_path / "m.json").read_text())["70"]["mae"] == pytest.approx(14 / 3)
+
+
+def test_comparison_table_has_one_row_per_model():
+    acc = DepthMetricsAccumulator()
+    acc.update(PRED, GT)
+    table = format_comparison_markdown({"teacher": acc.compute(), "student": acc.compute()}, cap="70")
+    rows = table.strip().splitlines()
+    assert len(rows) == 4
+    assert rows[2].startswith("| teacher | 4.667 | 6.000 |")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -121,3 +123,33 @@ def test_weight_decay_on_encoders_only():
     )  # image_encoder + fusion (weight, bias); frozen excluded
     assert len(groups["decoder"]["params"]) == 2
     assert optimizer.defaults["eps"] == 1e-2 and optimizer.defaults["lr"] == 5e-5
+
+
+ARGS_DIR = Path(__file__).resolve().parents[2] / "training" / "args"
+
+
+@pytest.mark.parametrize(
+    "name, mode",
+    [
+        ("teacher_nuscenes", "teacher"),
+        ("student_nuscenes", "student"),
+        ("teacher_synth_tiny", "teacher"),
+        ("student_synth_tiny", "student"),
+        ("student_synth_tiny_nodistill", "student"),
+    ],
+)
+def test_shipped_argument_files_parse(name, mode):
+    options = resolve_options(mode, ARGS_DIR / f"{name}.txt")
+    assert options.input_height % 32 == 0 and options.input_width % 32 == 0
+    assert options.adam_eps == 1e-2 and options.weight_decay == 1e-4
+    assert options.end_learning_rate == pytest.approx(0.1 * options.learning_rate)
+
+
+def test_nuscenes_argument_files_hold_the_published_settings():
+    teacher = resolve_options("teacher", ARGS_DIR / "teacher_nuscenes.txt")
+    student = resolve_options("student", ARGS_DIR / "student_nuscenes.txt")
+    assert (teacher.batch_size, teacher.learning_rate, teacher.num_epochs) == (8, 1e-4, 200)
+    assert (student.batch_size, student.learning_rate, student.num_epochs) == (6, 5e-5, 200)
+    assert (student.input_height, student.input_width, student.pool_scale) == (352, 704, 0.2)
+    assert student.w_smoothness == 1e-3 and student.distill_start_epoch == 0
+    assert student.teacher_checkpoint == "runs/cafnet_nuscenes/best.pt"
