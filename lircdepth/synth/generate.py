@@ -101,7 +101,7 @@ class SceneWriter:
         self.tokens = tables.Tokens(config.seed)
         self.rng = np.random.default_rng([config.seed, scene_index])
         duration = (config.keyframes - 1) * KEYFRAME_PERIOD + HISTORY + 1.0
-        self.scene = build_scene(self.rng, duration)
+        self.scene = build_scene(self.rng, duration, history=HISTORY)
         self.rig = sensor_rig()
         self.K = camera_matrix(config.width, config.height)
         self.log_name = f"synth-{config.seed}-{scene_index:04d}"

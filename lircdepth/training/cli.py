@@ -39,7 +39,8 @@ def options_from_args(args: argparse.Namespace) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lircdepth.training.trainer import TrainingDiverged, train
+    from lircdepth.models.checkpoint import CheckpointError
+    from lircdepth.training.trainer import TrainingDiverged, TrainingSetupError, train
 
     try:
         options = options_from_args(args)
@@ -48,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         train(options)
+    except (TrainingSetupError, CheckpointError, FileNotFoundError) as error:
+        print(f"lircdepth train: {error}", file=sys.stderr)
+        return 2
     except TrainingDiverged as error:
         print(f"lircdepth train: {error}", file=sys.stderr)
         return 3

@@ -43,6 +43,10 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the message names the last good checkpoint."""
 
 
+class TrainingSetupError(ValueError):
+    """The options cannot make a run (e.g. distillation without a teacher checkpoint)."""
+
+
 def train(options: argparse.Namespace) -> dict:
     """Run (or continue) training as `options` say; returns {"global_step", "best"}."""
     context = distributed.init_distributed(options.device)
@@ -60,6 +64,8 @@ class Trainer:
         from lircdepth.models import build_model
 
         self.options, self.context, self.device = options, context, context.device
+        if options.amp == "fp16" and self.device.type != "cuda":
+            raise TrainingSetupError("--amp fp16 needs a CUDA device (use bf16 or none on CPU)")
         if options.num_threads > 0:
             torch.set_num_threads(options.num_threads)
         seed_everything(options.seed, context.rank, options.deterministic)
@@ -124,7 +130,7 @@ class Trainer:
             return None
         path = self.options.teacher_checkpoint
         if not path:
-            raise ValueError(
+            raise TrainingSetupError(
                 "student distillation needs --teacher_checkpoint (or set every --w_*_distill weight to 0)"
             )
         from lircdepth.models.checkpoint import load_model
@@ -191,7 +197,7 @@ class Trainer:
 
         state = load_checkpoint(self.last_path, map_location="cpu")
         if state.get("arch") != self.arch:
-            raise ValueError(
+            raise TrainingSetupError(
                 f"{self.last_path} holds a {state.get('arch')!r} network, this run trains {self.arch!r}"
             )
         load_state_dict_checked(self.model, state["model"])

@@ -111,7 +111,9 @@ def test_markdown_and_json(tmp_path):
 def test_comparison_table_has_one_row_per_model():
     acc = DepthMetricsAccumulator()
     acc.update(PRED, GT)
-    table = format_comparison_markdown({"teacher": acc.compute(), "student": acc.compute()}, cap="70")
+    table = format_comparison_markdown(
+        {"teacher": acc.compute(), "student": acc.compute()}, cap="70"
+    )
     rows = table.strip().splitlines()
     assert len(rows) == 4
     assert rows[2].startswith("| teacher | 4.667 | 6.000 |")
