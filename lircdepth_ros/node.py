@@ -39,6 +39,10 @@ NODE_NAME = "lircdepth_node"
 LOG_THROTTLE_SECONDS = 5.0
 # One INFO summary line per this many diagnostics periods.
 LOG_EVERY_PERIODS = 10
+# Shortest period of the timer that decides images which waited sync.max_wait.
+MIN_EXPIRE_PERIOD = 0.01
+# How long the worker holds a pair while no CameraInfo has arrived yet.
+CAMERA_INFO_WAIT_SECONDS = 1.0
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -57,7 +61,9 @@ class DepthNode(Node):
         config = self.config
         self.max_depth = config.max_depth or self.estimator.max_depth
         self.stats = NodeStats()
-        self.sync = ApproximateTimeSync(config.sync_slop, config.sync_queue_size)
+        self.sync = ApproximateTimeSync(
+            config.sync_slop, config.sync_queue_size, config.sync_max_wait
+        )
         self._recent_radar: deque[PointCloud2] = deque(
             maxlen=config.sync_queue_size + config.radar_sweeps
         )
@@ -94,6 +100,7 @@ class DepthNode(Node):
         )
         self.pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_timer(config.diagnostics_period, self._report)
+        self.create_timer(max(config.sync_max_wait / 2, MIN_EXPIRE_PERIOD), self._expire)
         self._worker = threading.Thread(target=self._work, name="lircdepth-inference", daemon=True)
         self._worker.start()
         self.get_logger().info(
@@ -133,7 +140,9 @@ class DepthNode(Node):
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         self.stats.received("camera_info")
-        self._camera_info = msg
+        with self._wake:
+            self._camera_info = msg
+            self._wake.notify()
 
     def _on_image(self, msg: Image) -> None:
         self.stats.received("image")
@@ -143,6 +152,9 @@ class DepthNode(Node):
         self.stats.received("radar")
         self._recent_radar.append(msg)
         self._queue_pairs(self.sync.add_radar(stamp_to_seconds(msg.header.stamp), msg))
+
+    def _expire(self) -> None:
+        self._queue_pairs(self.sync.expire())
 
     def _tf_bad(self, text: str) -> None:
         self._bad("bad.tf_message", text)
@@ -160,7 +172,7 @@ class DepthNode(Node):
             if dropped:
                 self.stats.count("dropped.superseded_pairs", dropped)
             image, radar = pairs[-1]
-            self._pending = (image, self._sweeps_up_to(radar), self._camera_info)
+            self._pending = (image, self._sweeps_up_to(radar))
             self._wake.notify()
 
     def _sweeps_up_to(self, radar: PointCloud2) -> list[PointCloud2]:
@@ -182,9 +194,15 @@ class DepthNode(Node):
                     self._wake.wait()
                 if not self._running:
                     return
+                # A player may send the image just before its CameraInfo: give it a moment.
+                self._wake.wait_for(
+                    lambda: self._camera_info is not None or not self._running,
+                    CAMERA_INFO_WAIT_SECONDS,
+                )
                 job, self._pending = self._pending, None
+                info = self._camera_info
             try:
-                self._process(*job)
+                self._process(*job, info)
             except MessageError as error:
                 self._bad(f"bad.{str(error).split(' ', 1)[0].split('.')[0].lower()}", str(error))
             except TransformError as error:

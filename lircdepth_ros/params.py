@@ -54,6 +54,11 @@ PARAMETERS: dict[str, tuple[object, str, dict]] = {
         "messages kept per stream while waiting for a partner",
         _int_range(1, 100),
     ),
+    "sync.max_wait": (
+        0.1,
+        "wall-clock seconds an image waits for a nearer radar sweep before it is decided",
+        _float_range(0.0, 10.0),
+    ),
     "radar.field_x": ("x", "PointCloud2 field holding x", {}),
     "radar.field_y": ("y", "PointCloud2 field holding y", {}),
     "radar.field_z": ("z", "PointCloud2 field holding z", {}),
@@ -110,6 +115,7 @@ class NodeConfig:
     max_depth: float
     sync_slop: float
     sync_queue_size: int
+    sync_max_wait: float
     radar_fields: RadarFieldNames
     radar_sweeps: int
     camera_frame: str
@@ -184,6 +190,7 @@ def config_from_values(values: dict[str, object]) -> NodeConfig:
         max_depth=float(values["max_depth"]),
         sync_slop=float(values["sync.slop"]),
         sync_queue_size=int(values["sync.queue_size"]),
+        sync_max_wait=float(values["sync.max_wait"]),
         radar_fields=fields,
         radar_sweeps=int(values["radar.sweeps"]),
         camera_frame=str(values["frames.camera"]),

@@ -17,9 +17,8 @@ EXPAND_RATIO = 6
 class TransposedInvertedResidual(nn.Module):
     """1x1 expand + BN + ReLU6, 3x3 depthwise ConvTranspose + BN + ReLU6, 1x1 ConvTranspose + BN.
 
-    With stride 2 the depthwise layer doubles the resolution (output_padding 1). A
-    residual connection is added when the shape is kept (stride 1, same width), as in
-    MobileNetV2's inverted residual.
+    With stride 2 the depthwise layer doubles the resolution (output_padding 1). Unlike
+    MobileNetV2 there is no residual connection (the published decoder has none).
     """
 
     def __init__(
@@ -30,7 +29,6 @@ class TransposedInvertedResidual(nn.Module):
             raise ValueError(f"stride must be 1 or 2, got {stride}")
         hidden = in_channels * expand_ratio
         self.stride = stride
-        self.use_residual = stride == 1 and in_channels == out_channels
         self.expand = nn.Sequential(
             nn.Conv2d(in_channels, hidden, 1, bias=False),
             nn.BatchNorm2d(hidden),
@@ -55,8 +53,7 @@ class TransposedInvertedResidual(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.project(self.depthwise(self.expand(x)))
-        return x + y if self.use_residual else y
+        return self.project(self.depthwise(self.expand(x)))
 
 
 def transposed_stage(widths: list[int], upsample_last: bool = True) -> nn.Sequential:

@@ -99,7 +99,7 @@ def load_state_dict_checked(
         raise ValueError(
             f"{len(mismatched)} weight shape mismatch(es): " + "; ".join(mismatched[:10])
         )
-    result = model.load_state_dict(state_dict, strict=True)
+    result = model.load_state_dict(state_dict, strict=False)
     if result.missing_keys:
         log.warning(
             "%d weights missing from the checkpoint (left as initialised): %s",

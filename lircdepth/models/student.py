@@ -43,17 +43,18 @@ class StudentDecoder(nn.Module):
         self.fusion = nn.ModuleList(
             conv_relu(r, i) for r, i in zip(radar_channels, image_channels, strict=True)
         )
-        self.stage5 = transposed_stage([c5, 32, 32, w5])
-        self.stage4 = transposed_stage([w5 + c4, 16, 16, 16, 16, 16, 16, 16, w4])
-        self.stage3 = transposed_stage([w4 + c3, 32, 32, w3])
-        self.stage2 = transposed_stage([w3 + c2, 64, w2])
-        self.up1 = nn.ConvTranspose2d(w2 + c1, w1, 3, stride=2, padding=1, output_padding=1)
-        self.head8 = conv_relu(w4, 1, bias=True)
-        self.head4 = conv_relu(w3, 1, bias=True)
-        self.head2 = conv_relu(w2, 1, bias=True)
-        self.head1 = conv_relu(w1, 1, bias=True)
-        self.refine = conv_relu(w1 + 4, w1, kernel_size=3, bias=True)
-        self.depth_head = nn.Conv2d(w1, 1, 3, padding=1)
+        # Narrow inner widths (w/16, w/8, w/4, w/2) keep the decoder light, as in the reference.
+        self.stage5 = transposed_stage([c5, w5 // 16, w5 // 16, w5])
+        self.stage4 = transposed_stage([w5 + c4, *[w4 // 8] * 7, w4])
+        self.stage3 = transposed_stage([w4 + c3, w3 // 4, w3 // 4, w3])
+        self.stage2 = transposed_stage([w3 + c2, w2 // 2, w2])
+        self.up1 = nn.ConvTranspose2d(w2 + c1, w1, 3, stride=2, padding=1, output_padding=1, bias=False)
+        self.head8 = conv_relu(w4, 1)
+        self.head4 = conv_relu(w3, 1)
+        self.head2 = conv_relu(w2, 1)
+        self.head1 = conv_relu(w1, 1)
+        self.refine = conv_relu(w1 + 4, w1, kernel_size=3)
+        self.depth_head = nn.Conv2d(w1, 1, 3, padding=1, bias=False)
 
     def forward(
         self, image_features: list[torch.Tensor], radar_features: list[torch.Tensor]

@@ -12,6 +12,7 @@ import sys
 
 from lircdepth.training.options import (
     MODES,
+    TrainingSetupError,
     add_training_arguments,
     argument_file_line_to_args,
     resolve_options,
@@ -40,7 +41,7 @@ def options_from_args(args: argparse.Namespace) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> int:
     from lircdepth.models.checkpoint import CheckpointError
-    from lircdepth.training.trainer import TrainingDiverged, TrainingSetupError, train
+    from lircdepth.training.trainer import TrainingDiverged, train
 
     try:
         options = options_from_args(args)

@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, Subset
 
 from lircdepth.training.distributed import DistributedContext
+from lircdepth.training.options import TrainingSetupError
 
 
 class ResumableSampler(Sampler[int]):
@@ -57,7 +58,7 @@ class TrainLoader:
         self.batch_size = batch_size
         self.steps_per_epoch = len(self.sampler.inner) // batch_size
         if self.steps_per_epoch == 0:
-            raise ValueError(
+            raise TrainingSetupError(
                 f"the training split has {len(dataset)} samples: too few for batch size {batch_size}"
                 f" on {context.world_size} process(es)"
             )

@@ -23,6 +23,10 @@ MODE_DEFAULTS = {
 }
 
 
+class TrainingSetupError(ValueError):
+    """The options cannot make a run (e.g. distillation without a teacher checkpoint)."""
+
+
 def argument_file_line_to_args(line: str) -> list[str]:
     """`--flag value  # comment` -> ["--flag", "value"] (argparse's default keeps the line whole)."""
     return shlex.split(line, comments=True)

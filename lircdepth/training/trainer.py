@@ -23,7 +23,7 @@ from lircdepth.training.data import TrainLoader, build_eval_loader
 from lircdepth.training.evaluate import autocast, evaluate_model, panel_of
 from lircdepth.training.logger import TrainingLogger
 from lircdepth.training.optim import build_optimizer
-from lircdepth.training.options import write_argument_file
+from lircdepth.training.options import TrainingSetupError, write_argument_file
 from lircdepth.training.rng import capture_rng_state, restore_rng_state, seed_everything
 from lircdepth.training.schedule import build_scheduler
 
@@ -41,10 +41,6 @@ DISTILL_WEIGHTS = (
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the message names the last good checkpoint."""
-
-
-class TrainingSetupError(ValueError):
-    """The options cannot make a run (e.g. distillation without a teacher checkpoint)."""
 
 
 def train(options: argparse.Namespace) -> dict:

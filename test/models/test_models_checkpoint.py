@@ -61,13 +61,13 @@ def test_dataparallel_prefix_is_stripped(student):
 
 def test_missing_and_unexpected_keys_are_reported(student, caplog):
     state = dict(student.state_dict())
-    state.pop("decoder.depth_head.bias")
+    state.pop("decoder.depth_head.weight")
     state["decoder.extra.weight"] = torch.zeros(1)
     target = build_model("lircdepth")
     with caplog.at_level(logging.WARNING):
         missing, unexpected = load_state_dict_checked(target, state)
-    assert missing == ["decoder.depth_head.bias"] and unexpected == ["decoder.extra.weight"]
-    assert "decoder.depth_head.bias" in caplog.text and "decoder.extra.weight" in caplog.text
+    assert missing == ["decoder.depth_head.weight"] and unexpected == ["decoder.extra.weight"]
+    assert "decoder.depth_head.weight" in caplog.text and "decoder.extra.weight" in caplog.text
 
 
 def test_shape_mismatch_is_refused(student):

@@ -17,16 +17,19 @@ PROFILE = REPO / "config" / "fastdds_shm.xml"
 _DOMAINS = itertools.count(20 + os.getpid() % 60)
 
 
-@pytest.fixture
-def ros_env() -> dict[str, str]:
-    """Environment for child processes: own domain, the shipped Fast DDS profile."""
-    env = dict(
-        os.environ,
-        ROS_DOMAIN_ID=str(next(_DOMAINS) % 100 + 1),
-        FASTDDS_DEFAULT_PROFILES_FILE=str(PROFILE),
-    )
+def isolated_env(shm_profile: bool = True) -> dict[str, str]:
+    """Environment for child processes: own domain, the shipped Fast DDS profile (or none)."""
+    env = dict(os.environ, ROS_DOMAIN_ID=str(next(_DOMAINS) % 100 + 1))
+    env.pop("FASTDDS_DEFAULT_PROFILES_FILE", None)
+    if shm_profile:
+        env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(PROFILE)
     env.setdefault("OMP_NUM_THREADS", "1")
     return env
+
+
+@pytest.fixture
+def ros_env() -> dict[str, str]:
+    return isolated_env()
 
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -41,9 +44,36 @@ def node_args(checkpoint: Path, *params: str) -> list[str]:
     return ["-m", "lircdepth_ros.node", "-p", f"checkpoint:={checkpoint}", *extra]
 
 
+def stop(*processes: subprocess.Popen | None) -> None:
+    for process in processes:
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+def live_node(student_checkpoint, tmp_path_factory):
+    """One running node (CPU, fast diagnostics) shared by a test module; its log on failure."""
+    from types import SimpleNamespace
+
+    env = isolated_env()
+    log = tmp_path_factory.mktemp("live_node") / "node.log"
+    process = start(
+        node_args(student_checkpoint, "device:=cpu", "diagnostics.period:=0.2"), env, log
+    )
+    yield SimpleNamespace(env=env, log=log, process=process)
+    stop(process)
+
+
 @pytest.fixture
 def ros_tools():
     """The helpers above, for test modules (importlib mode cannot import conftest)."""
     from types import SimpleNamespace
 
-    return SimpleNamespace(start=start, node_args=node_args, peer=PEER)
+    return SimpleNamespace(
+        start=start, node_args=node_args, peer=PEER, stop=stop, isolated_env=isolated_env
+    )

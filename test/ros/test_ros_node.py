@@ -1,70 +1,127 @@
-"""The node in real processes over real DDS: synthetic-world frames in, exact depth out."""
+"""The node in real processes over real DDS: synthetic-world frames in, exact depth out,
+and every kind of bad input counted while the node keeps running.
+
+One node process serves the whole module (start-up costs more than the tests).
+"""
 
 from __future__ import annotations
+
+import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-pytestmark = [pytest.mark.ros, pytest.mark.slow]
+pytestmark = pytest.mark.ros
+
+FRAMES = 3
+PEER_TIMEOUT = 120
 
 
-@pytest.fixture(scope="module")
-def small_world(tmp_path_factory):
-    from lircdepth.synth import SynthConfig, generate
-
-    root = tmp_path_factory.mktemp("ros_world")
-    generate(root, SynthConfig(scenes=1, keyframes=4, seed=3, width=704, height=388))
-    return root
-
-
-def _stop(*processes):
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=20)
+def _run_peer(ros_tools, live_node, args: list[str], log) -> None:
+    process = ros_tools.start([str(ros_tools.peer), *args], live_node.env, log)
+    try:
+        process.wait(timeout=PEER_TIMEOUT)
+    finally:
+        ros_tools.stop(process)
+    assert live_node.process.poll() is None, live_node.log.read_text()
 
 
 def test_depth_matches_estimator_exactly(
-    small_world, student_checkpoint, ros_env, ros_tools, tmp_path
+    synth_root, student_checkpoint, live_node, ros_tools, tmp_path
 ):
+    import torch
+
     from lircdepth.inference import DepthEstimator
     from lircdepth_ros.calibration import RadarToCamera
     from lircdepth_ros.frame import frame_inputs
     from lircdepth_ros.synth_frames import load_frames
     from lircdepth_ros.tf_buffer import TfBuffer, stamp_to_seconds
 
-    node = ros_tools.start(
-        ros_tools.node_args(student_checkpoint, "device:=cpu"), ros_env, tmp_path / "node.log"
-    )
     out = tmp_path / "depth.npz"
     subscriber = ros_tools.start(
-        [str(ros_tools.peer), "subscribe", str(out), "3", "150"], ros_env, tmp_path / "sub.log"
+        [str(ros_tools.peer), "subscribe", str(out), str(FRAMES), str(PEER_TIMEOUT)],
+        live_node.env,
+        tmp_path / "sub.log",
     )
-    publisher = None
     try:
-        import time
-
-        time.sleep(8)  # node loads torch and the model
-        publisher = ros_tools.start(
-            [str(ros_tools.peer), "publish", str(small_world)], ros_env, tmp_path / "pub.log"
+        _run_peer(
+            ros_tools, live_node, ["publish", str(synth_root), str(FRAMES)], tmp_path / "pub.log"
         )
-        subscriber.wait(timeout=170)
+        subscriber.wait(timeout=30)
     finally:
-        _stop(*[p for p in (publisher, node, subscriber) if p is not None])
+        ros_tools.stop(subscriber)
     received = dict(np.load(out))
-    assert received, (tmp_path / "node.log").read_text()
-    frames, transforms = load_frames(small_world)
+    assert len(received) == FRAMES, (tmp_path / "pub.log").read_text() + live_node.log.read_text()
+
+    frames, transforms = load_frames(synth_root, limit=FRAMES)
     buffer = TfBuffer()
     for transform in transforms:
         buffer.set_transform(transform, static=True)
-    import torch
-
-    torch.set_num_threads(int(ros_env["OMP_NUM_THREADS"]))  # same float summation order as the node
+    torch.set_num_threads(int(live_node.env["OMP_NUM_THREADS"]))  # the node's summation order
     estimator = DepthEstimator.from_checkpoint(student_checkpoint, device="cpu")
-    by_stamp = {f"{stamp_to_seconds(f.image.header.stamp):.6f}": f for f in frames}
-    for stamp, depth in received.items():
-        frame = by_stamp[stamp]
+    for frame in frames:
         inputs = frame_inputs(frame.image, frame.camera_info, [frame.radar], RadarToCamera(buffer))
         assert len(inputs.radar_points) > 0
         expected = estimator.estimate(inputs.image, inputs.radar_points).depth
+        depth = received[f"{stamp_to_seconds(frame.image.header.stamp):.6f}"]
         np.testing.assert_array_equal(depth, expected)
+
+
+@pytest.fixture(scope="module")
+def bad_input_results(synth_root, live_node, ros_tools, tmp_path_factory) -> dict:
+    """Sends every malformed input once to the shared node (see ros_peer.BAD_CASES)."""
+    folder = tmp_path_factory.mktemp("bad_input")
+    out = folder / "results.json"
+    _run_peer(ros_tools, live_node, ["bad", str(synth_root), str(out)], folder / "peer.log")
+    assert out.is_file(), (folder / "peer.log").read_text() + live_node.log.read_text()
+    return json.loads(out.read_text())
+
+
+BAD_CASES = [
+    "wrong_encoding",
+    "size_not_matching_camera_info",
+    "truncated_image",
+    "cloud_missing_field",
+    "cloud_wrong_point_step",
+    "non_finite_points",
+    "zero_points",
+    "stamps_far_apart",
+    "stamps_backwards",
+    "missing_tf",
+]
+
+
+@pytest.mark.parametrize("case", BAD_CASES)
+def test_bad_input_is_counted(case, bad_input_results, live_node):
+    result = bad_input_results[case]
+    assert result["counted"], f"{case}: {result['counter']} did not grow\n{live_node.log.read_text()}"
+
+
+def test_node_keeps_running_after_bad_input(bad_input_results, live_node):
+    assert bad_input_results["good_frame_after"]["answered"], live_node.log.read_text()
+    assert live_node.process.poll() is None
+
+
+@pytest.mark.parametrize(
+    "params, named",
+    [
+        (["checkpoint:=/does/not/exist.pt"], "checkpoint"),
+        (["sync.slop:=5.0"], "sync.slop"),
+        (["device:=tpu"], "device"),
+        (["sync.queue_size:=many"], "sync.queue_size"),
+    ],
+)
+def test_bad_start_up_parameters_exit_with_a_clear_message(
+    params, named, student_checkpoint, ros_tools
+):
+    done = subprocess.run(
+        [sys.executable, *ros_tools.node_args(student_checkpoint, *params)],
+        env=ros_tools.isolated_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert f"'{named}'" in done.stderr, done.stderr

@@ -134,12 +134,52 @@ def test_radar_missing_field_and_wrong_point_step():
 
 def test_sync_pairs_within_slop_radar_leads_or_lags():
     sync = ApproximateTimeSync(slop=0.02, queue_size=10)
-    assert sync.add_image(1.000, "i1") == []  # no radar yet
-    assert sync.add_radar(1.010, "r1") == [("i1", "r1")]  # radar lags
-    assert sync.add_radar(1.070, "r2") == []
-    assert sync.add_image(1.080, "i2") == []  # waits: a later sweep could be nearer
-    assert sync.add_radar(1.140, "r3") == [("i2", "r2")]  # radar led
-    assert sync.counters.pairs == 2
+    assert sync.add_image(1.000, "i1", now=0) == []  # no radar yet
+    assert sync.add_radar(1.010, "r1", now=0) == [("i1", "r1")]  # radar lags
+    assert sync.add_radar(1.070, "r2", now=0) == []
+    # radar led by 10 ms; the next sweep (period 60 ms) would be 50 ms away: decided at once
+    assert sync.add_image(1.080, "i2", now=0) == [("i2", "r2")]
+    assert sync.add_radar(1.130, "r3", now=0) == []
+    # the next sweep (~1.19) may be nearer than r3 (45 ms): wait for it
+    assert sync.add_image(1.175, "i3", now=0) == []
+    assert sync.add_radar(1.190, "r4", now=0) == [("i3", "r4")]
+    assert sync.counters.pairs == 3
+
+
+def test_sync_max_wait_decides_when_radar_is_late_or_silent():
+    sync = ApproximateTimeSync(slop=0.05, queue_size=10, max_wait=0.1)
+    sync.add_radar(0.98, "r1", now=0)  # one sweep: no period known
+    assert sync.add_image(1.0, "i1", now=0) == []
+    assert sync.expire(now=0.05) == []
+    assert sync.expire(now=0.11) == [("i1", "r1")]
+    assert sync.add_image(2.0, "i2", now=1) == []  # no sweep left at all
+    assert sync.expire(now=1.2) == []
+    assert sync.counters.images_unmatched == 1 and sync.counters.decided_by_max_wait == 2
+
+
+def test_sync_lockstep_12hz_camera_13hz_radar_never_stalls():
+    """The bag player's lockstep order: each image must pair before the next image is sent.
+
+    Stamps as the synthetic world writes them (radar offset 13 ms, 1 s of radar history),
+    and the wall clock never advances, so max_wait cannot be what decides.
+    """
+    cameras = [round(j / 12.0, 6) for j in range(25)]
+    radars = [round(t, 6) for t in np.arange(-1.0, 2.0 + 0.5 / 13, 1 / 13) + 0.013]
+    radars = [t for t in radars if t <= 2.0 + 0.5 / 13]
+    events = sorted([(t, 0, "radar") for t in radars] + [(t, 1, "image") for t in cameras])
+    sync = ApproximateTimeSync(slop=0.05, queue_size=10, max_wait=0.1)
+    paired: dict[float, float] = {}
+    for stamp, _, stream in events:
+        if stream == "image":
+            assert all(c in paired for c in cameras if c < stamp), f"stalled before {stamp}"
+            new = sync.add_image(stamp, stamp, now=0.0)
+        else:
+            new = sync.add_radar(stamp, stamp, now=0.0)
+        paired.update(new)
+    assert sorted(paired) == cameras  # the last image too, with no later sweep
+    for image, radar in paired.items():
+        assert radar == min(radars, key=lambda r: abs(r - image))
+    assert sync.counters.decided_by_max_wait == 0
 
 
 def test_sync_drops_pairs_beyond_slop_and_backwards_stamps():

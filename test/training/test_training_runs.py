@@ -10,8 +10,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from lircdepth.cli import main
 from lircdepth.models.checkpoint import load_checkpoint
-from lircdepth.training.options import resolve_options
-from lircdepth.training.trainer import TrainingDiverged, TrainingSetupError, train
+from lircdepth.training.options import TrainingSetupError, resolve_options
+from lircdepth.training.trainer import TrainingDiverged, train
 
 TINY = {
     "input_height": 64,
@@ -109,7 +109,7 @@ def test_student_distillation_without_teacher_is_a_clear_error(prepared_root, tm
 def test_cli_reports_a_missing_teacher_checkpoint(prepared_root, tmp_path, capsys):
     argv = ["train", "student", "--data_path", str(prepared_root), "--log_directory", str(tmp_path),
             "--teacher_checkpoint", str(tmp_path / "nowhere.pt"), "--input_height", "64",
-            "--input_width", "128", "--workers", "0", "--num_threads", "1"]  # fmt: skip
+            "--input_width", "128", "--batch_size", "2", "--workers", "0", "--num_threads", "1"]  # fmt: skip
     assert main(argv) == 2
     assert "nowhere.pt does not exist" in capsys.readouterr().err
 
