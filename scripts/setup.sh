@@ -22,7 +22,8 @@ stamp="$venv/.lircdepth-requirements.sha256"
 want=$(sha256sum requirements.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "[setup] installing pinned dependencies (requirements.txt); this takes a few minutes the first time"
-  pip_quiet install --quiet --upgrade setuptools wheel
+  # setuptools 80 dropped the `develop --script-dir` option that ament_python's setup.cfg uses.
+  pip_quiet install --quiet "setuptools==79.0.1" wheel
   pip_quiet install --quiet -r requirements.txt
   "$venv/bin/python" -c "import torch, torchvision, nuscenes, cv2, rclpy" \
     || { echo "[setup] dependency install failed" >&2; exit 1; }
