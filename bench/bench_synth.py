@@ -47,13 +47,13 @@ def sensor_costs(width: int, height: int, repeats: int) -> dict[str, float]:
     def pose(channel: str) -> np.ndarray:
         return T_world_from_ego @ rig[channel].T_ego_from_sensor
 
-    velocity = scene.ego_velocity(2.0)
+    velocity = scene.rigid_velocity(2.0, pose("RADAR_FRONT")[:3, 3])
     return {
         f"camera {width}x{height}": _median_cpu_seconds(
             lambda: render_camera(scene, boxes, pose("CAM_FRONT"), K, width, height), repeats
         ),
         "lidar sweep": _median_cpu_seconds(
-            lambda: lidar_sweep(boxes, pose("LIDAR_TOP"), rng), repeats
+            lambda: lidar_sweep(scene, boxes, pose("LIDAR_TOP"), rng), repeats
         ),
         "radar sweep": _median_cpu_seconds(
             lambda: radar_sweep(boxes, pose("RADAR_FRONT"), velocity, rng), repeats

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.event_handler import QoSMessageLostInfo, SubscriptionEventCallbacks
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -31,7 +32,12 @@ from lircdepth_ros.calibration import RadarToCamera
 from lircdepth_ros.conversions import MessageError
 from lircdepth_ros.diagnostics import NodeStats, diagnostic_array, summary_line
 from lircdepth_ros.frame import frame_inputs
-from lircdepth_ros.params import ParameterError, config_from_values, declare_parameters
+from lircdepth_ros.params import (
+    ParameterError,
+    check_override,
+    config_from_values,
+    declare_parameters,
+)
 from lircdepth_ros.sync import ApproximateTimeSync
 from lircdepth_ros.tf_buffer import TransformError, make_transform_source, stamp_to_seconds
 
@@ -43,6 +49,10 @@ LOG_EVERY_PERIODS = 10
 MIN_EXPIRE_PERIOD = 0.01
 # How long the worker holds a pair while no CameraInfo has arrived yet.
 CAMERA_INFO_WAIT_SECONDS = 1.0
+TRANSPORT_HINT = (
+    "camera-size images need the Fast DDS shared-memory profile "
+    "FASTDDS_DEFAULT_PROFILES_FILE=config/fastdds_shm.xml"
+)
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -81,9 +91,20 @@ class DepthNode(Node):
         )
         self.extrinsics = RadarToCamera(transforms, config.fixed_frame, config.extrinsic)
         qos_in = self._input_qos()
-        self.create_subscription(Image, "image", self._on_image, qos_in)
-        self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, qos_in)
-        self.create_subscription(PointCloud2, "radar", self._on_radar, qos_in)
+        for msg_type, topic, callback in (
+            (Image, "image", self._on_image),
+            (CameraInfo, "camera_info", self._on_camera_info),
+            (PointCloud2, "radar", self._on_radar),
+        ):
+            self.create_subscription(
+                msg_type,
+                topic,
+                callback,
+                qos_in,
+                event_callbacks=SubscriptionEventCallbacks(
+                    message_lost=lambda info, stream=topic: self._on_lost(stream, info)
+                ),
+            )
         qos_out = QoSProfile(depth=config.qos_depth)
         self.pub_depth = self.create_publisher(Image, "depth", qos_out)
         self.pub_info = self.create_publisher(CameraInfo, "depth/camera_info", qos_out)
@@ -152,6 +173,15 @@ class DepthNode(Node):
         self.stats.received("radar")
         self._recent_radar.append(msg)
         self._queue_pairs(self.sync.add_radar(stamp_to_seconds(msg.header.stamp), msg))
+
+    def _on_lost(self, stream: str, info: QoSMessageLostInfo) -> None:
+        """The middleware lost samples (best effort): large images without shared memory."""
+        self.stats.count(f"dropped.transport_lost.{stream}", info.total_count_change)
+        self.get_logger().warning(
+            f"{info.total_count} {stream} messages lost in transport on "
+            f"{self.resolve_topic_name(stream)}; {TRANSPORT_HINT}",
+            throttle_duration_sec=LOG_THROTTLE_SECONDS,
+        )
 
     def _expire(self) -> None:
         self._queue_pairs(self.sync.expire())
@@ -270,8 +300,7 @@ class DepthNode(Node):
         values["time_resets"] = counters["time_resets"]
         warnings = [
             f"no {stream} received for {self.config.no_input_warning:g} s on {self.resolve_topic_name(stream)} "
-            "(check the topic, the QoS, and for camera-size images the Fast DDS shared-memory profile "
-            "FASTDDS_DEFAULT_PROFILES_FILE=config/fastdds_shm.xml)"
+            f"(check the topic and the QoS; {TRANSPORT_HINT})"
             for stream in self.stats.silent_streams(
                 ("image", "radar"), self.config.no_input_warning, self._started
             )
@@ -347,6 +376,11 @@ def build_ros_args(argv: list[str]) -> tuple[list[str], argparse.Namespace]:
     ros_args = argv[split:]
     if args.config is not None and not args.config.is_file():
         parser.error(f"--config: file not found: {args.config}")
+    for assignment in args.param:
+        try:
+            check_override(assignment)
+        except ParameterError as error:
+            parser.error(str(error))
     params_file = args.config or (None if "--params-file" in ros_args else default_params_file())
     extra = (["--params-file", str(params_file)] if params_file else []) + [
         x for p in args.param for x in ("-p", p)

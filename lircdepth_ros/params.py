@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.node import Node
@@ -131,6 +132,26 @@ class NodeConfig:
     qos_depth: int
     diagnostics_period: float
     no_input_warning: float
+
+
+def check_override(assignment: str) -> None:
+    """Validate one `NAME:=VALUE` override before ROS sees it.
+
+    Why: rcl silently keeps the params-file value when a `-p` override has another type,
+    so a typo would run the node with a value the user did not ask for.
+    """
+    name, separator, text = assignment.partition(":=")
+    if not separator:
+        raise ParameterError(f"override '{assignment}' is not of the form NAME:=VALUE")
+    if name not in PARAMETERS:
+        raise ParameterError(f"parameter '{name}' does not exist (known: {', '.join(PARAMETERS)})")
+    default = PARAMETERS[name][0]
+    value = yaml.safe_load(text) if text else ""
+    # ROS types are strict: 1 is not a double, true is not an integer.
+    if type(value) is not type(default):
+        raise ParameterError(
+            f"parameter '{name}' = {text!r} has the wrong type; expected like {default!r}"
+        )
 
 
 def declare_parameters(node: Node) -> dict[str, object]:

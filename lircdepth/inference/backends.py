@@ -109,6 +109,9 @@ class OnnxRuntimeBackend(Backend):
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or torch.get_num_threads()
+        # Idle worker threads sleep instead of spinning: a node shares its cores with
+        # its callbacks and other processes.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         model_source = model if isinstance(model, bytes) else str(model)
         self.session = ort.InferenceSession(
             model_source, sess_options=options, providers=_provider_options(self.providers, fp16)

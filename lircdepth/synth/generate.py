@@ -221,13 +221,16 @@ class SceneWriter:
                 np.save(depth_dir / f"{token}.npy", depth)
                 self.camera_ids[frame.keyframe_of] = (object_ids, T_world_from_sensor)
         elif mount.modality == "lidar":
-            cloud, hit_ids = lidar_sweep(boxes, T_world_from_sensor, self.rng)
+            cloud, hit_ids = lidar_sweep(self.scene, boxes, T_world_from_sensor, self.rng)
             formats.write_lidar_bin(path, cloud)
             if is_key:
                 self.lidar_hits[frame.keyframe_of] = hit_ids
         else:
             fields, hit_ids = radar_sweep(
-                boxes, T_world_from_sensor, self.scene.ego_velocity(t), self.rng
+                boxes,
+                T_world_from_sensor,
+                self.scene.rigid_velocity(t, T_world_from_sensor[:3, 3]),
+                self.rng,
             )
             formats.write_radar_pcd(path, fields)
             if is_key:

@@ -103,11 +103,16 @@ def render_camera(
 
 
 def camera_rays(
-    T_world_from_cam: np.ndarray, camera_matrix: np.ndarray, width: int, height: int
+    T_world_from_cam: np.ndarray,
+    camera_matrix: np.ndarray,
+    width: int,
+    height: int,
+    pixels: np.ndarray | None = None,
 ) -> np.ndarray:
-    """World-frame rays K^-1 [u, v, 1] of every pixel, row-major (z = 1 in the camera)."""
-    v, u = np.mgrid[0:height, 0:width]
-    pix = np.stack([u.ravel(), v.ravel(), np.ones(u.size)], axis=1)
+    """World-frame rays K^-1 [u, v, 1] (z = 1 in the camera) of the given flattened
+    row-major pixel indices, default every pixel."""
+    pixels = np.arange(width * height) if pixels is None else pixels
+    pix = np.stack([pixels % width, pixels // width, np.ones(len(pixels))], axis=1)
     return pix @ (T_world_from_cam[:3, :3] @ np.linalg.inv(camera_matrix)).T
 
 
@@ -124,9 +129,29 @@ def unoccluded_pixels(
     candidates = _screen_candidates(alone, T_world_from_cam, camera_matrix, width, height)
     if not candidates:
         return 0
-    rays = camera_rays(T_world_from_cam, camera_matrix, width, height)
-    hits = cast(T_world_from_cam[:3, 3], rays, alone, CAMERA_RANGE, candidates, hit_ground=False)
+    rays = camera_rays(T_world_from_cam, camera_matrix, width, height, candidates[0])
+    everyone = {0: np.arange(len(rays))}
+    hits = cast(T_world_from_cam[:3, 3], rays, alone, CAMERA_RANGE, everyone, hit_ground=False)
     return int((hits.obj == 0).sum())
+
+
+_CORNER_SIGNS = np.array(
+    [[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], dtype=float
+)
+# The 12 box edges as corner index pairs (corners differing in one sign).
+_EDGES = np.array([(a, a | bit) for bit in (1, 2, 4) for a in range(8) if not a & bit])
+NEAR_PLANE = 0.05
+
+
+def _visible_corners(cam: np.ndarray) -> np.ndarray:
+    """Vertices of the box part in front of the near plane: corners in front, plus the
+    points where edges cross the plane. Their projections bound the box on screen."""
+    front = cam[:, 2] > NEAR_PLANE
+    a, b = cam[_EDGES[:, 0]], cam[_EDGES[:, 1]]
+    crossing = front[_EDGES[:, 0]] != front[_EDGES[:, 1]]
+    fraction = (NEAR_PLANE - a[crossing, 2]) / (b[crossing, 2] - a[crossing, 2])
+    cut = a[crossing] + fraction[:, None] * (b[crossing] - a[crossing])
+    return np.vstack([cam[front], cut])
 
 
 def _screen_candidates(
@@ -138,33 +163,26 @@ def _screen_candidates(
 ) -> dict[int, np.ndarray]:
     """Flattened pixel indices inside each box's projected bounding rectangle."""
     T_cam_from_world = invert_transform(T_world_from_cam)
-    signs = np.array(
-        [[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], dtype=float
-    )
     candidates = {}
     for i in range(len(boxes.centres)):
-        corners_local = signs * boxes.half_extents(i)
-        corners = corners_local @ boxes.box_rotation(i).T + boxes.centres[i]
-        cam = transform_points(T_cam_from_world, corners)
-        if (cam[:, 2] <= 0.05).all():
+        corners = (_CORNER_SIGNS * boxes.half_extents(i)) @ boxes.box_rotation(i).T
+        cam = transform_points(T_cam_from_world, corners + boxes.centres[i])
+        if (cam[:, 2] <= NEAR_PLANE).all():
             continue
-        if (cam[:, 2] <= 0.05).any():
-            u0, u1, v0, v1 = 0, width, 0, height
-        else:
-            uv = cam @ camera_matrix.T
-            uv = uv[:, :2] / uv[:, 2:3]
-            u0, v0 = np.floor(uv.min(axis=0)).astype(int) - 1
-            u1, v1 = np.ceil(uv.max(axis=0)).astype(int) + 2
-            u0, u1, v0, v1 = max(u0, 0), min(u1, width), max(v0, 0), min(v1, height)
-            if u0 >= u1 or v0 >= v1:
-                continue
+        uv = _visible_corners(cam) @ camera_matrix.T
+        uv = uv[:, :2] / uv[:, 2:3]
+        u0, v0 = np.floor(uv.min(axis=0)).astype(int) - 1
+        u1, v1 = np.ceil(uv.max(axis=0)).astype(int) + 2
+        u0, u1, v0, v1 = max(u0, 0), min(u1, width), max(v0, 0), min(v1, height)
+        if u0 >= u1 or v0 >= v1:
+            continue
         rows, cols = np.mgrid[v0:v1, u0:u1]
         candidates[i] = (rows * width + cols).ravel()
     return candidates
 
 
 def lidar_sweep(
-    boxes: Snapshot, T_world_from_lidar: np.ndarray, rng: np.random.Generator
+    scene: Scene, boxes: Snapshot, T_world_from_lidar: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """One 32-beam sweep: N x 5 (x, y, z, intensity, ring) in the lidar frame, and hit ids."""
     elevations = np.deg2rad(np.linspace(-30.67, 10.67, 32))
@@ -175,7 +193,8 @@ def lidar_sweep(
     ).reshape(-1, 3)
     ring = np.repeat(np.arange(32), len(azimuths))
     rotation, origin = T_world_from_lidar[:3, :3], T_world_from_lidar[:3, 3]
-    hits = cast(origin, dirs_lidar @ rotation.T, boxes, LIDAR_RANGE)
+    dirs_world = dirs_lidar @ rotation.T
+    hits = cast(origin, dirs_world, boxes, LIDAR_RANGE)
     keep = (
         np.isfinite(hits.t)
         & (hits.t > 1.0)
@@ -184,9 +203,45 @@ def lidar_sweep(
     )
     distance = hits.t[keep] + rng.normal(0.0, 0.015, keep.sum())
     points = dirs_lidar[keep] * distance[:, None]
-    intensity = np.where(hits.obj[keep] == GROUND, 8.0, 35.0) + rng.uniform(0, 20, keep.sum())
+    hit_points = origin + dirs_world[keep] * hits.t[keep, None]
+    intensity = _lidar_intensity(scene, boxes, hits, hit_points, keep, dirs_world)
+    intensity = np.clip(intensity + rng.normal(0.0, 2.0, keep.sum()), 0.0, 255.0)
     cloud = np.column_stack([points, intensity, ring[keep]]).astype(np.float32)
     return cloud, hits.obj[keep]
+
+
+# Diffuse reflectivity per material; the ground's comes from its texture, so lane
+# markings return far brighter than asphalt, as in real lidar intensity images.
+REFLECTIVITY = {
+    "car": 0.35,
+    "truck": 0.4,
+    "person": 0.15,
+    "building": 0.3,
+    "wall": 0.3,
+    "pole": 0.6,
+    "trunk": 0.2,
+    "canopy": 0.12,
+}
+
+
+def _lidar_intensity(
+    scene: Scene,
+    boxes: Snapshot,
+    hits: Hits,
+    points_world: np.ndarray,
+    keep: np.ndarray,
+    directions_world: np.ndarray,
+) -> np.ndarray:
+    """Return strength 0..255: reflectivity x sqrt(cos incidence), like a real lidar's."""
+    obj = hits.obj[keep]
+    reflectivity = np.empty(len(obj))
+    ground = obj == GROUND
+    luminance = _ground_colour(scene, points_world[ground, 0], points_world[ground, 1]).mean(axis=1)
+    reflectivity[ground] = luminance**2
+    materials = np.array([REFLECTIVITY[m] for m in boxes.materials] or [0.0])
+    reflectivity[~ground] = materials[obj[~ground]]
+    incidence = np.abs(np.sum(hits.normal[keep] * directions_world[keep], axis=1))
+    return 120.0 * reflectivity * np.sqrt(incidence)
 
 
 RADAR_FIELDS = [
@@ -250,8 +305,10 @@ def radar_sweep(
     los = np.column_stack([np.cos(az), np.sin(az), np.zeros_like(az)])
     v_object = velocities @ rotation  # world -> radar frame
     v_sensor = rotation.T @ sensor_velocity_world
+    # The sensor measures relative Doppler; compensation adds back its own motion, so
+    # raw and compensated share the measurement noise.
     radial_raw = np.sum((v_object - v_sensor) * los, axis=1) + rng.normal(0, 0.1, len(az))
-    radial_comp = np.sum(v_object * los, axis=1) + rng.normal(0, 0.05, len(az))
+    radial_comp = radial_raw + los @ v_sensor
     moving = np.linalg.norm(v_object, axis=1) > 0.5
     dyn_prop = np.where(moving, np.where(radial_comp < 0, 2, 0), 1)
     n = len(az)

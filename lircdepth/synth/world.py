@@ -36,6 +36,10 @@ class Road:
         y = (1.0 - np.cos(heading)) / k + lat * np.cos(heading)
         return x, y, heading
 
+    def stretch(self, lat: float) -> float:
+        """Metres travelled at offset lat per metre of centre line (> 1 outside a bend)."""
+        return 1.0 - self.curvature * lat
+
     def road_coordinates(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Inverse of `pose`: (s, lat) of world points (exact for a circle)."""
         k = self._safe_curvature()
@@ -85,7 +89,7 @@ class Agent:
     kind: str
     s0: float
     lat: float
-    speed: float
+    speed: float  # metres of road centre line per second (0: static)
     size: np.ndarray  # w, l, h
     z0: float = 0.0
     backwards: bool = False
@@ -98,7 +102,8 @@ class Agent:
         s = self.s0 + direction * self.speed * t
         x, y, heading = road.pose(np.array(s), np.array(self.lat))
         yaw = float(heading) + (np.pi if self.backwards else 0.0)
-        velocity = direction * self.speed * np.array([np.cos(heading), np.sin(heading), 0.0])
+        speed = direction * self.speed * road.stretch(self.lat)
+        velocity = speed * np.array([np.cos(heading), np.sin(heading), 0.0])
         centre = np.array([float(x), float(y), self.z0 + self.size[2] / 2])
         return centre, yaw, velocity
 
@@ -117,8 +122,18 @@ class Scene:
         return np.array([float(x), float(y), 0.0]), float(heading)
 
     def ego_velocity(self, t: float) -> np.ndarray:
+        """World velocity of the ego origin (its lane is longer or shorter than the centre line)."""
         _, yaw = self.ego_pose(t)
-        return self.ego_speed * np.array([np.cos(yaw), np.sin(yaw), 0.0])
+        speed = self.ego_speed * self.road.stretch(self.ego_lat)
+        return speed * np.array([np.cos(yaw), np.sin(yaw), 0.0])
+
+    def rigid_velocity(self, t: float, point: np.ndarray) -> np.ndarray:
+        """World velocity of a point fixed to the ego (a sensor): v + yaw rate x offset.
+        A radar ahead of the rear axle moves sideways on a curve."""
+        position, _ = self.ego_pose(t)
+        yaw_rate = self.ego_speed * self.road.curvature
+        offset = np.asarray(point, dtype=np.float64) - position
+        return self.ego_velocity(t) + yaw_rate * np.array([-offset[1], offset[0], 0.0])
 
 
 def _random_agent(
@@ -214,19 +229,11 @@ def _road_users(
 
 
 def footprint(agent: Agent, road: Road) -> Footprint:
-    """The agent's road-frame extent; its length in centre-line arc length (a metre at
-    offset lat spans 1 / (1 - curvature * lat) metres of the centre line)."""
-    stretch = 1.0 / max(1.0 - road.curvature * agent.lat, 0.2)
-    velocity = (-1.0 if agent.backwards else 1.0) * agent.speed * stretch
-    return Footprint(
-        agent.s0,
-        velocity,
-        agent.lat,
-        agent.size[0],
-        agent.size[1] * stretch,
-        agent.z0,
-        agent.size[2],
-    )
+    """The agent's road-frame extent. Agents move at `speed` metres of centre line per
+    second; a metre at offset lat spans 1 / stretch(lat) metres of centre line."""
+    length = agent.size[1] / max(road.stretch(agent.lat), 0.2)
+    velocity = (-1.0 if agent.backwards else 1.0) * agent.speed
+    return Footprint(agent.s0, velocity, agent.lat, agent.size[0], length, agent.z0, agent.size[2])
 
 
 def build_scene(rng: np.random.Generator, duration: float, history: float = 1.0) -> Scene:

@@ -196,7 +196,12 @@ class Trainer:
             raise TrainingSetupError(
                 f"{self.last_path} holds a {state.get('arch')!r} network, this run trains {self.arch!r}"
             )
-        load_state_dict_checked(self.model, state["model"])
+        missing, unexpected = load_state_dict_checked(self.model, state["model"])
+        if missing or unexpected:
+            raise TrainingSetupError(
+                f"{self.last_path} does not match this network (missing {missing[:5]}, "
+                f"unexpected {unexpected[:5]}): use another --model_name or --no-resume"
+            )
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state.get("scaler", {}))

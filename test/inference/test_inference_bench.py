@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lircdepth.bench_cli import find_benchmark
+from lircdepth.bench_cli import BENCHMARKS, find_benchmark
 from lircdepth.cli import main as lircdepth_main
 from lircdepth.inference.benchmark import format_tables
 
@@ -15,6 +15,7 @@ def row(network: str, total: float) -> dict:
         "size": [896, 1600],
         "peak_mb": 900.0,
         "total": total,
+        "cpu": 2 * total,
         "preprocess": 0.01,
         "model": total - 0.02,
         "postprocess": 0.01,
@@ -54,5 +55,10 @@ def test_bench_inference_runs_end_to_end(tmp_path, capsys):
     assert out.read_text().count('"network"') == 1
 
 
-def test_inference_benchmark_is_found():
-    assert find_benchmark("inference") is not None
+def test_every_benchmark_is_found():
+    assert all(find_benchmark(name) is not None for name in BENCHMARKS)
+
+
+def test_arguments_reach_a_bench_script(capsys):
+    assert lircdepth_main(["bench", "prepare", "--help"]) == 0
+    assert "bench_prepare.py" in capsys.readouterr().out

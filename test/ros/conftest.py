@@ -69,7 +69,7 @@ def live_node(student_checkpoint, tmp_path_factory):
     stop(process)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def ros_tools():
     """The helpers above, for test modules (importlib mode cannot import conftest)."""
     from types import SimpleNamespace

@@ -50,7 +50,9 @@ class Peer:
             durability=DurabilityPolicy.TRANSIENT_LOCAL,
         )
         self.tf_pub = self.node.create_publisher(TFMessage, "/tf_static", static_qos)
-        self.info_pub = self.node.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data)
+        self.info_pub = self.node.create_publisher(
+            CameraInfo, "camera_info", qos_profile_sensor_data
+        )
         self.image_pub = self.node.create_publisher(Image, "image", qos_profile_sensor_data)
         self.radar_pub = self.node.create_publisher(PointCloud2, "radar", qos_profile_sensor_data)
         self.depth_stamps: set[str] = set()
@@ -210,7 +212,9 @@ def bad(dataroot: str, out: str) -> None:
         frame = spoil(_frame_at(frames[0], base + 2.0 * index))
         before = peer.diagnostics.get(counter, 0.0)
         peer.send(frame.camera_info, frame.image, frame.radar)
-        counted = peer.spin_until(lambda: peer.diagnostics.get(counter, 0.0) > before, 20.0)
+        counted = peer.spin_until(
+            lambda key=counter, old=before: peer.diagnostics.get(key, 0.0) > old, 20.0
+        )
         results[case] = {"counter": counter, "before": before, "counted": counted}
     good = _frame_at(frames[0], base + 2.0 * len(BAD_CASES))
     results["good_frame_after"] = {"answered": peer.send_and_await_depth(good)}

@@ -96,7 +96,9 @@ BAD_CASES = [
 @pytest.mark.parametrize("case", BAD_CASES)
 def test_bad_input_is_counted(case, bad_input_results, live_node):
     result = bad_input_results[case]
-    assert result["counted"], f"{case}: {result['counter']} did not grow\n{live_node.log.read_text()}"
+    assert result["counted"], (
+        f"{case}: {result['counter']} did not grow\n{live_node.log.read_text()}"
+    )
 
 
 def test_node_keeps_running_after_bad_input(bad_input_results, live_node):

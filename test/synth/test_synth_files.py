@@ -85,3 +85,14 @@ def test_different_seeds_give_different_worlds(tmp_path):
 def test_config_rejects_unusable_sizes(field, value):
     with pytest.raises(ValueError, match=field):
         SynthConfig(**{field: value})
+
+
+def test_lidar_bin_holds_x_y_z_intensity_ring_of_32_beams(synth_root):
+    for path in sorted((synth_root / "samples" / "LIDAR_TOP").glob("*.pcd.bin")):
+        cloud = np.fromfile(path, dtype="<f4").reshape(-1, 5)
+        assert len(cloud) > 10_000
+        assert set(np.unique(cloud[:, 4]).astype(int)) <= set(range(32))
+        intensity = cloud[:, 3]
+        assert intensity.min() >= 0 and intensity.max() <= 255
+        assert np.percentile(intensity, 99.5) > 3 * np.median(intensity), "bright lane markings"
+        assert np.hypot(cloud[:, 0], cloud[:, 1]).max() < 70.0
