@@ -3,6 +3,8 @@
     lircdepth bench inference [ARGS...]   DepthEstimator: backends x resolutions, student vs teacher
     lircdepth bench models [ARGS...]      the networks alone (lircdepth.models.benchmark)
     lircdepth bench prepare [ARGS...]     dataset preparation (bench/bench_prepare.py)
+    lircdepth bench synth [ARGS...]       synthetic world generation (bench/bench_synth.py)
+    lircdepth bench node [ARGS...]        ROS node latency and overhead (bench/bench_node.py)
     lircdepth bench all                   every benchmark present, with its defaults
 
 ARGS go to the chosen benchmark unchanged (`lircdepth bench inference --help`).
@@ -24,7 +26,7 @@ BENCH_MODULES = {
     "models": "lircdepth.models.benchmark",
 }
 # name -> script in bench/ run as __main__
-BENCH_SCRIPTS = {"prepare": "bench_prepare.py"}
+BENCH_SCRIPTS = {"prepare": "bench_prepare.py", "synth": "bench_synth.py", "node": "bench_node.py"}
 BENCHMARKS = (*BENCH_MODULES, *BENCH_SCRIPTS)
 
 

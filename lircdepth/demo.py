@@ -124,10 +124,11 @@ def evaluate_networks(checkpoints: dict[str, Path], prepared: Path, out: Path) -
 
 def export_student(checkpoint: Path, out: Path) -> Path:
     from lircdepth.inference.export import export_onnx
+    from lircdepth.inference.network import load_network
 
     onnx_path = out / "student.onnx"
     if not onnx_path.exists():
-        export_onnx(checkpoint, onnx_path)
+        export_onnx(load_network(checkpoint), onnx_path)
     return onnx_path
 
 

@@ -42,6 +42,7 @@ from lircdepth_ros.sync import ApproximateTimeSync
 from lircdepth_ros.tf_buffer import TransformError, make_transform_source, stamp_to_seconds
 
 NODE_NAME = "lircdepth_node"
+TF_RETRY_SECONDS = 0.01
 LOG_THROTTLE_SECONDS = 5.0
 # One INFO summary line per this many diagnostics periods.
 LOG_EVERY_PERIODS = 10
@@ -232,7 +233,7 @@ class DepthNode(Node):
                 job, self._pending = self._pending, None
                 info = self._camera_info
             try:
-                self._process(*job, info)
+                self._process_when_tf_arrives(job, info)
             except MessageError as error:
                 self._bad(f"bad.{str(error).split(' ', 1)[0].split('.')[0].lower()}", str(error))
             except TransformError as error:
@@ -243,6 +244,19 @@ class DepthNode(Node):
                 )
             except Exception as error:  # noqa: BLE001 - the worker must outlive any one frame
                 self._bad("bad.processing_errors", f"frame failed: {type(error).__name__}: {error}")
+
+    def _process_when_tf_arrives(self, job: tuple, info: CameraInfo | None) -> None:
+        """Retry a pair whose transforms are not in the buffer yet (TF often trails the data,
+        as tf2's message filter allows) until `tf.wait` passes or a newer pair is pending."""
+        deadline = time.monotonic() + self.config.tf_wait
+        while True:
+            try:
+                return self._process(*job, info)
+            except TransformError:
+                if time.monotonic() >= deadline or self._pending is not None or not self._running:
+                    raise
+                self.stats.count("tf_waits")
+                time.sleep(TF_RETRY_SECONDS)
 
     def _process(self, image: Image, sweeps: list[PointCloud2], info: CameraInfo | None) -> None:
         if info is None:

@@ -80,6 +80,11 @@ PARAMETERS: dict[str, tuple[object, str, dict]] = {
     ),
     "tf.enabled": (True, "look the extrinsic up in TF (/tf, /tf_static)", {}),
     "tf.cache_time": (10.0, "seconds of TF history kept", _float_range(0.5, 600.0)),
+    "tf.wait": (
+        0.2,
+        "wall seconds a pair waits for TF that has not arrived yet before it is skipped",
+        _float_range(0.0, 5.0),
+    ),
     "extrinsic.translation": (
         [],
         "fallback T_camera_from_radar translation [x, y, z] m; [] = none",
@@ -124,6 +129,7 @@ class NodeConfig:
     fixed_frame: str
     tf_enabled: bool
     tf_cache_time: float
+    tf_wait: float
     extrinsic: object
     publish_uncertainty: bool
     publish_points: bool
@@ -219,6 +225,7 @@ def config_from_values(values: dict[str, object]) -> NodeConfig:
         fixed_frame=str(values["frames.fixed"]),
         tf_enabled=bool(values["tf.enabled"]),
         tf_cache_time=float(values["tf.cache_time"]),
+        tf_wait=float(values["tf.wait"]),
         extrinsic=extrinsic,
         publish_uncertainty=bool(values["publish.uncertainty"]),
         publish_points=bool(values["publish.points"]),

@@ -1,8 +1,11 @@
 """Benchmark of both networks: parameters, GFLOPs, CPU latency, peak memory, and the
 fast student against the straightforward one, all measured in the same run.
 
-Each latency/memory measurement runs in its own subprocess so peak memory (VmHWM from
-/proc/self/status) belongs to that one network and size.
+Each network runs in its own long-lived worker process (so peak memory, VmHWM from
+/proc/self/status, belongs to that one network and size, and process-wide settings such
+as the fast student's allocator tuning stay in its process). The workers take turns,
+one forward each, A B C A B C ..., so load from other processes on a shared machine hits
+every variant alike; each reports the median of its timed runs.
 """
 
 from __future__ import annotations
@@ -21,7 +24,12 @@ from .registry import build_model
 
 # The unused ImageNet classifier heads of the reference backbones (method.md section 6).
 UNUSED_HEAD_PARAMETERS = {"lircdepth": 2 * 1_281_000, "cafnet": 3 * 513_000}
-VARIANTS = ("lircdepth", "lircdepth-fast", "cafnet")
+# lircdepth: the straightforward eager student (baseline); -fast: optimize_for_inference;
+# -fast-plain-malloc: the same without its allocator tuning, to show what each part gives.
+VARIANTS = ("lircdepth", "lircdepth-fast", "lircdepth-fast-plain-malloc", "cafnet")
+# Idle time between turns: the previous worker's OpenMP threads spin-wait a while after
+# its forward and would otherwise steal the cores from the next one (measured at 64x96).
+PAUSE_BETWEEN_TURNS_S = 0.5
 
 
 def _memory_kib(field: str) -> int:
@@ -33,54 +41,88 @@ def _memory_kib(field: str) -> int:
 
 
 def _build(variant: str) -> torch.nn.Module:
-    if variant == "lircdepth-fast":
+    if variant.startswith("lircdepth-fast"):
         from .fast_student import optimize_for_inference
 
-        return optimize_for_inference(build_model("lircdepth").eval())
+        retain_memory = not variant.endswith("plain-malloc")
+        return optimize_for_inference(build_model("lircdepth").eval(), retain_memory)
     model = build_model(variant).eval()
     return model.predict if hasattr(model, "predict") else model
 
 
-def measure_latency(variant: str, height: int, width: int, runs: int, threads: int) -> dict:
-    """Median seconds of `runs` forwards (after one warm-up) and peak RSS growth in MiB."""
+def _reply(message: dict) -> None:
+    print(json.dumps(message), flush=True)
+
+
+def serve_forwards(variant: str, height: int, width: int, threads: int) -> None:
+    """Worker loop: build, answer each 'run' line with one forward's seconds, 'stop' with peak MiB."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = _build(variant)
     image, radar = torch.randn(1, 3, height, width), torch.randn(1, 4, height, width)
     baseline = _memory_kib("VmRSS")
-    times = []
+    _reply({"ready": True})
     with torch.inference_mode():
-        model(image, radar)
-        for _ in range(runs):
+        for command in sys.stdin:
+            if command.strip() != "run":
+                break
             start = time.perf_counter()
             model(image, radar)
-            times.append(time.perf_counter() - start)
-    return {
-        "seconds": statistics.median(times),
-        "peak_mib": (_memory_kib("VmHWM") - baseline) / 1024,
-    }
+            _reply({"seconds": time.perf_counter() - start})
+    _reply({"peak_mib": (_memory_kib("VmHWM") - baseline) / 1024})
 
 
-def _measure_in_subprocess(variant: str, height: int, width: int, runs: int, threads: int) -> dict:
-    command = [
-        sys.executable,
-        "-m",
-        __name__,
-        "--worker",
-        variant,
-        str(height),
-        str(width),
-        str(runs),
-        str(threads),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode:
-        return {
-            "error": done.stderr.strip().splitlines()[-1]
-            if done.stderr.strip()
-            else f"exit {done.returncode}"
-        }
-    return json.loads(done.stdout.strip().splitlines()[-1])
+class _Worker:
+    """One variant's worker process; a dead worker turns into an error entry, not a crash."""
+
+    def __init__(self, variant: str, height: int, width: int, threads: int):
+        self.variant = variant
+        self.times: list[float] = []
+        self.error: str | None = None
+        command = [sys.executable, "-m", __name__, "--worker", variant, str(height), str(width)]
+        command.append(str(threads))
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
+        self._ask(None)
+
+    def _ask(self, command: str | None) -> dict:
+        if self.error is not None:
+            return {}
+        try:
+            if command is not None:
+                self.process.stdin.write(command + "\n")
+                self.process.stdin.flush()
+            line = self.process.stdout.readline()
+            return json.loads(line)
+        except (OSError, ValueError):
+            self.error = f"worker exited with {self.process.poll()}"
+            return {}
+
+    def run_once(self) -> float | None:
+        return self._ask("run").get("seconds")
+
+    def finish(self, warmups: int) -> dict:
+        peak = self._ask("stop").get("peak_mib")
+        self.process.wait()
+        if self.error is not None or len(self.times) <= warmups:
+            return {"error": self.error or "no timed run"}
+        timed = self.times[warmups:]
+        return {"seconds": statistics.median(timed), "runs": timed, "peak_mib": peak}
+
+
+def measure_interleaved(
+    variants: list[str], height: int, width: int, runs: int, threads: int, warmups: int = 1
+) -> dict[str, dict]:
+    """Median seconds and peak MiB per variant, the variants taking turns forward by forward."""
+    workers = [_Worker(variant, height, width, threads) for variant in variants]
+    for _ in range(warmups + runs):
+        for worker in workers:
+            seconds = worker.run_once()
+            if seconds is not None:
+                worker.times.append(seconds)
+            time.sleep(PAUSE_BETWEEN_TURNS_S)
+    return {worker.variant: worker.finish(warmups) for worker in workers}
 
 
 def count_gflops(arch: str, height: int, width: int) -> float:
@@ -104,6 +146,73 @@ def _fmt_seconds(result: dict) -> str:
     return f"{result['seconds']:.3f}" if "seconds" in result else "error"
 
 
+def _parse_size(text: str) -> tuple[int, int]:
+    height, width = (int(value) for value in text.split("x"))
+    return height, width
+
+
+def _network_rows(archs: list[str], flops_size: str) -> dict[str, tuple[int, int, float]]:
+    rows = {}
+    for arch in archs:
+        params = sum(p.numel() for p in build_model(arch).parameters())
+        flops = count_gflops(arch, *_parse_size(flops_size)) if flops_size else float("nan")
+        rows[arch] = (params, params + UNUSED_HEAD_PARAMETERS[arch], flops)
+    return rows
+
+
+def _seconds(result: dict) -> float:
+    return result.get("seconds", float("nan"))
+
+
+def _print_networks(rows: dict, latency: dict, sizes: list[str], args: argparse.Namespace) -> None:
+    print(
+        f"\nNetworks (CPU, {args.threads} threads, batch 1, median of {args.runs} interleaved runs;"
+        f" FLOPs at {args.flops_size}; the student row is the straightforward eager model)"
+    )
+    header = " | ".join(f"s @ {size} | peak MiB @ {size}" for size in sizes)
+    print(f"| network | params | params + unused heads | GFLOPs | {header} |")
+    print("|---" * (4 + 2 * len(sizes)) + "|")
+    for arch, (params, with_heads, flops) in rows.items():
+        cells = " | ".join(
+            f"{_fmt_seconds(latency[size][arch])} | {latency[size][arch].get('peak_mib', float('nan')):.0f}"
+            for size in sizes
+        )
+        print(f"| {arch} | {params:,} | {with_heads:,} | {flops:.1f} | {cells} |")
+    if "cafnet" not in rows:
+        return
+    (student_params, _, student_flops), (teacher_params, _, teacher_flops) = (
+        rows["lircdepth"],
+        rows["cafnet"],
+    )
+    ratio = student_params / teacher_params
+    print(
+        f"\nstudent/teacher: params {ratio:.3f} ({1 - ratio:.0%} fewer),"
+        f" FLOPs {student_flops / teacher_flops:.3f}"
+    )
+    for size in sizes:
+        for student in ("lircdepth", "lircdepth-fast"):
+            speedup = _seconds(latency[size]["cafnet"]) / _seconds(latency[size][student])
+            print(f"  {student} speed-up over teacher @ {size}: {speedup:.2f}x")
+
+
+def _print_fast_against_eager(latency: dict, sizes: list[str]) -> None:
+    print("\nFast student (same weights, same depth) against the straightforward eager student")
+    print(
+        "| size | eager s | fast s | speed-up | fast, plain malloc s | speed-up | peak MiB eager / fast |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for size in sizes:
+        eager, fast, plain = (
+            latency[size][v] for v in ("lircdepth", "lircdepth-fast", "lircdepth-fast-plain-malloc")
+        )
+        print(
+            f"| {size} | {_fmt_seconds(eager)} | {_fmt_seconds(fast)} | "
+            f"{_seconds(eager) / _seconds(fast):.2f}x | {_fmt_seconds(plain)} | "
+            f"{_seconds(eager) / _seconds(plain):.2f}x | "
+            f"{eager.get('peak_mib', float('nan')):.0f} / {fast.get('peak_mib', float('nan')):.0f} |"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -114,73 +223,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--flops-size", default="896x1600", help="HxW for the FLOP count ('' to skip)"
     )
-    parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--no-teacher", action="store_true", help="time the students only")
+    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        variant, height, width, runs, threads = args.worker
-        print(
-            json.dumps(measure_latency(variant, int(height), int(width), int(runs), int(threads)))
-        )
+        variant, height, width, threads = args.worker
+        serve_forwards(variant, int(height), int(width), int(threads))
         return 0
 
-    sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes]
-    archs = ["lircdepth"] + (["cafnet"] if _teacher_available() else [])
+    sizes = [_parse_size(size) for size in args.sizes]
+    size_names = [f"{h}x{w}" for h, w in sizes]
+    archs = ["lircdepth"] + ([] if args.no_teacher or not _teacher_available() else ["cafnet"])
     variants = [v for v in VARIANTS if v.split("-")[0] in archs]
     latency = {
-        (v, s): _measure_in_subprocess(v, *s, args.runs, args.threads)
-        for v in variants
-        for s in sizes
+        name: measure_interleaved(variants, *size, args.runs, args.threads)
+        for name, size in zip(size_names, sizes, strict=True)
     }
-    rows = {}
-    for arch in archs:
-        params = sum(p.numel() for p in build_model(arch).parameters())
-        flops = (
-            count_gflops(arch, *map(int, args.flops_size.split("x")))
-            if args.flops_size
-            else float("nan")
-        )
-        rows[arch] = (params, params + UNUSED_HEAD_PARAMETERS[arch], flops)
-
-    size_names = [f"{h}x{w}" for h, w in sizes]
-    print(
-        f"\nNetworks (CPU, {args.threads} threads, batch 1, median of {args.runs}; FLOPs at {args.flops_size})"
-    )
-    print(
-        "| network | params | params + unused heads | GFLOPs | "
-        + " | ".join(f"s @ {n} | peak MiB @ {n}" for n in size_names)
-        + " |"
-    )
-    print("|---" * (4 + 2 * len(sizes)) + "|")
-    for arch, (params, with_heads, flops) in rows.items():
-        cells = [
-            f"{_fmt_seconds(latency[arch, s])} | {latency[arch, s].get('peak_mib', float('nan')):.0f}"
-            for s in sizes
-        ]
-        print(f"| {arch} | {params:,} | {with_heads:,} | {flops:.1f} | " + " | ".join(cells) + " |")
-    if "cafnet" in rows:
-        (sp, _, sf), (tp, _, tf) = rows["lircdepth"], rows["cafnet"]
-        print(
-            f"\nstudent/teacher: params {sp / tp:.3f} ({1 - sp / tp:.0%} fewer), FLOPs {sf / tf:.3f}"
-        )
-        for s, name in zip(sizes, size_names, strict=True):
-            for student in ("lircdepth", "lircdepth-fast"):
-                ratio = latency["cafnet", s].get("seconds", float("nan")) / latency[student, s].get(
-                    "seconds", float("nan")
-                )
-                print(f"  {student} speed-up over teacher @ {name}: {ratio:.2f}x")
-
-    print("\nFast student (same weights, same depth) against the straightforward eager student")
-    print("| size | eager s | fast s | speed-up |")
-    print("|---|---|---|---|")
-    for s, name in zip(sizes, size_names, strict=True):
-        eager, fast = (
-            latency["lircdepth", s].get("seconds"),
-            latency["lircdepth-fast", s].get("seconds"),
-        )
-        speedup = f"{eager / fast:.2f}x" if eager and fast else "error"
-        print(
-            f"| {name} | {_fmt_seconds(latency['lircdepth', s])} | {_fmt_seconds(latency['lircdepth-fast', s])} | {speedup} |"
-        )
+    _print_networks(_network_rows(archs, args.flops_size), latency, size_names, args)
+    _print_fast_against_eager(latency, size_names)
     return 0
 
 

@@ -9,7 +9,8 @@ kernel has to zero for a new tensor costs as much as the convolutions. Here, on 
 - a stride-1 transposed convolution becomes an ordinary one (kernel flipped, in/out swapped);
   stride-2 ones stay transposed: oneDNN's channels_last deconvolution beats both the
   sub-pixel (4 phases + pixel_shuffle) and the zero-insertion rewrites, measured;
-- everything runs in channels_last and only the final depth is computed.
+- everything runs in channels_last and only the depth is returned (every head feeds it);
+- freed activations are reused instead of freshly page-faulted (cpu_memory).
 The result is a plain nn.Module (exportable to ONNX).
 """
 
@@ -21,6 +22,7 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from .cpu_memory import retain_freed_memory
 from .student import LiRCDepth
 
 
@@ -113,8 +115,14 @@ class FastStudent(nn.Module):
         return depth.contiguous()
 
 
-def optimize_for_inference(model: LiRCDepth) -> FastStudent:
-    """A copy of `model` (eval mode, no grad) that computes `model.predict` faster; `model` is untouched."""
+def optimize_for_inference(model: LiRCDepth, retain_memory: bool = True) -> FastStudent:
+    """A copy of `model` (eval mode, no grad) that computes `model.predict` faster; `model` is untouched.
+
+    `retain_memory` also makes this process's malloc reuse freed activations instead of
+    page-faulting fresh ones every forward (see cpu_memory; a process-wide setting).
+    """
+    if retain_memory:
+        retain_freed_memory()
     student = copy.deepcopy(model).eval()
     with torch.no_grad():
         fold_batchnorm(student)
