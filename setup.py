@@ -14,7 +14,9 @@ setup(
     name="lircdepth",
     version="0.1.0",
     description="Lightweight radar-camera depth estimation (LiRCDepth) with a ROS 2 node",
-    packages=find_packages(include=["lircdepth", "lircdepth.*", "lircdepth_ros", "lircdepth_ros.*"]),
+    packages=find_packages(
+        include=["lircdepth", "lircdepth.*", "lircdepth_ros", "lircdepth_ros.*"]
+    ),
     package_data={"lircdepth": ["configs/*.txt"]},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{ROS_PACKAGE}"]),

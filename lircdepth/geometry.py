@@ -79,7 +79,9 @@ def transform_points(transform: np.ndarray, points: np.ndarray) -> np.ndarray:
     return points @ transform[:3, :3].T + transform[:3, 3]
 
 
-def project_points(points_cam: np.ndarray, camera_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def project_points(
+    points_cam: np.ndarray, camera_matrix: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Pinhole projection of N x 3 camera-frame points: (N x 2 pixel coords, N depths).
 
     Depth is the camera z coordinate. Points at or behind the camera get non-finite
@@ -94,7 +96,12 @@ def project_points(points_cam: np.ndarray, camera_matrix: np.ndarray) -> tuple[n
 
 
 def in_image_mask(
-    uv: np.ndarray, depth: np.ndarray, height: int, width: int, min_depth: float, border: float = 0.0
+    uv: np.ndarray,
+    depth: np.ndarray,
+    height: int,
+    width: int,
+    min_depth: float,
+    border: float = 0.0,
 ) -> np.ndarray:
     """Points in front of the camera (depth > min_depth) and inside the image minus a border.
 

@@ -29,7 +29,11 @@ def prepared_root(synth_root, tmp_path_factory) -> Path:
     from lircdepth.data.prepare import PrepareConfig, prepare
 
     out = tmp_path_factory.mktemp("prepared")
-    prepare(PrepareConfig(dataroot=synth_root, version="v1.0-mini", out=out, workers=1, accumulate_keyframes=2))
+    prepare(
+        PrepareConfig(
+            dataroot=synth_root, version="v1.0-mini", out=out, workers=1, accumulate_keyframes=2
+        )
+    )
     return out
 
 
@@ -45,6 +49,7 @@ def student_checkpoint(tmp_path_factory) -> Path:
     model = build_model("lircdepth")
     path = tmp_path_factory.mktemp("ckpt") / "student.pt"
     save_checkpoint(
-        path, {"arch": "lircdepth", "model_config": {}, "model": model.state_dict(), "global_step": 0}
+        path,
+        {"arch": "lircdepth", "model_config": {}, "model": model.state_dict(), "global_step": 0},
     )
     return path

@@ -20,7 +20,9 @@ def test_quaternion_round_trip():
 def test_transform_inverse_and_points():
     t = geometry.make_transform([np.cos(0.3), 0, 0, np.sin(0.3)], [1.0, 2.0, 3.0])
     pts = np.array([[1.0, 0.0, 0.0], [0.0, 5.0, -1.0]])
-    back = geometry.transform_points(geometry.invert_transform(t), geometry.transform_points(t, pts))
+    back = geometry.transform_points(
+        geometry.invert_transform(t), geometry.transform_points(t, pts)
+    )
     assert np.allclose(back, pts)
     # a 90 degree yaw maps x to y
     yaw90 = geometry.make_transform([np.cos(np.pi / 4), 0, 0, np.sin(np.pi / 4)], [0, 0, 0])

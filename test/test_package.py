@@ -26,16 +26,23 @@ def test_core_library_never_imports_ros():
         "print(bad)\n"
         "raise SystemExit(1 if bad else 0)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_every_subcommand_explains_itself():
     for name, (module, _) in SUBCOMMANDS.items():
         result = subprocess.run(
-            [sys.executable, "-m", "lircdepth", name, "--help"], capture_output=True, text=True, timeout=120
+            [sys.executable, "-m", "lircdepth", name, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
-        assert result.returncode == 0, f"`lircdepth {name} --help` failed ({module}):\n{result.stderr}"
+        assert result.returncode == 0, (
+            f"`lircdepth {name} --help` failed ({module}):\n{result.stderr}"
+        )
         assert "usage: lircdepth " + name in result.stdout
 
 
@@ -45,8 +52,17 @@ def test_package_xml_is_a_format3_ament_python_manifest():
     assert root.findtext("name") == "lircdepth_ros"
     assert root.find("export/build_type").text == "ament_python"
     depends = {e.text for e in root.findall("exec_depend")}
-    for needed in ("rclpy", "sensor_msgs", "std_msgs", "geometry_msgs", "tf2_ros", "cv_bridge", "message_filters",
-                   "launch_ros", "python3-torch"):
+    for needed in (
+        "rclpy",
+        "sensor_msgs",
+        "std_msgs",
+        "geometry_msgs",
+        "tf2_ros",
+        "cv_bridge",
+        "message_filters",
+        "launch_ros",
+        "python3-torch",
+    ):
         assert needed in depends, needed
     assert (ROOT / "resource" / "lircdepth_ros").exists()
     assert "install_scripts=$base/lib/lircdepth_ros" in (ROOT / "setup.cfg").read_text()

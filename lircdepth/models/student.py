@@ -48,7 +48,9 @@ class StudentDecoder(nn.Module):
         self.stage4 = transposed_stage([w5 + c4, *[w4 // 8] * 7, w4])
         self.stage3 = transposed_stage([w4 + c3, w3 // 4, w3 // 4, w3])
         self.stage2 = transposed_stage([w3 + c2, w2 // 2, w2])
-        self.up1 = nn.ConvTranspose2d(w2 + c1, w1, 3, stride=2, padding=1, output_padding=1, bias=False)
+        self.up1 = nn.ConvTranspose2d(
+            w2 + c1, w1, 3, stride=2, padding=1, output_padding=1, bias=False
+        )
         self.head8 = conv_relu(w4, 1)
         self.head4 = conv_relu(w3, 1)
         self.head2 = conv_relu(w2, 1)

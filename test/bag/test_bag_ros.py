@@ -141,7 +141,6 @@ def test_evaluator_scores_published_depth_exactly_like_offline_scoring(
     assert "| 80 |" in (tmp_path / "online.md").read_text()
 
 
-@pytest.mark.slow
 def test_node_replay_end_to_end(
     scene_bag, student_checkpoint, tmp_path, ros_env, domain_id, start_process, wait_for_file
 ):

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 import torch
 
 from lircdepth.models.checkpoint import CheckpointError, load_checkpoint
@@ -38,7 +37,6 @@ def saved_step(path):
         return -1
 
 
-@pytest.mark.slow
 def test_sigkilled_run_resumes_to_the_same_weights(prepared_root, tmp_path):
     steps = 16
     straight = subprocess.run(
@@ -69,7 +67,6 @@ def test_sigkilled_run_resumes_to_the_same_weights(prepared_root, tmp_path):
         assert torch.equal(tensor, b["model"][name]), f"{name} differs after resume"
 
 
-@pytest.mark.slow
 def test_ddp_gloo_two_cpu_processes(prepared_root, tmp_path):
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
