@@ -300,9 +300,31 @@ def write_report(out: Path, offline: dict[str, dict], online: dict[str, dict]) -
             f"Frames scored: {results.get('frames_scored')} of {results.get('frames_expected')}",
             "",
         ]
+    lines += _latency_lines(out / "logs")
     report = out / "report.md"
     report.write_text("\n".join(lines))
     return report
+
+
+def _latency_lines(logs: Path) -> list[str]:
+    """The node's last periodic statistics line and the player's summary, verbatim."""
+    node_stats = _last_line_with(logs / "node.log", "model=")
+    player = _last_line_with(logs / "play.log", "published")
+    if not (node_stats or player):
+        return []
+    lines = ["## Latency and rates (CPU, this machine)", ""]
+    if node_stats:
+        lines += [f"- node statistics: `{node_stats.split(']: ', 1)[-1]}`"]
+    if player:
+        lines += [f"- player: {player}"]
+    return [*lines, ""]
+
+
+def _last_line_with(path: Path, marker: str) -> str | None:
+    if not path.exists():
+        return None
+    matches = [line.strip() for line in path.read_text().splitlines() if marker in line]
+    return matches[-1] if matches else None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -103,9 +103,12 @@ def diagnostic_array(
 def summary_line(values: dict[str, float]) -> str:
     """Short periodic log line: rates, model latency, drops and failures."""
     rates = " ".join(f"{k[5:]}={v:.1f}Hz" for k, v in values.items() if k.startswith("rate."))
-    model = values.get("latency_ms.model.mean")
-    e2e = values.get("latency_ms.end_to_end.mean")
-    latency = (
-        f" model={model:.0f}ms e2e={e2e:.0f}ms" if model is not None and e2e is not None else ""
+    latency = "".join(
+        f" {label}={values[key]:.0f}ms"
+        for label, key in (
+            ("model", "latency_ms.model.mean"),
+            ("e2e", "latency_ms.end_to_end.mean"),
+        )
+        if values.get(key) is not None
     )
     return f"{rates}{latency} published={values.get('published', 0):g} problems={problem_count(values):g}"
