@@ -19,7 +19,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-BENCH_FOLDER = Path(__file__).resolve().parents[1] / "bench"
+from lircdepth.resources import shipped_file
+
 # name -> benchmark module exposing main(argv) -> int
 BENCH_MODULES = {
     "inference": "lircdepth.inference.benchmark",
@@ -44,8 +45,8 @@ def find_benchmark(name: str) -> Callable[[list[str]], int] | None:
             if error.name != BENCH_MODULES[name]:
                 raise
             return None
-    script = BENCH_FOLDER / BENCH_SCRIPTS[name]
-    return (lambda argv: _run_script(script, argv)) if script.is_file() else None
+    script = shipped_file(f"bench/{BENCH_SCRIPTS[name]}")
+    return (lambda argv: _run_script(script, argv)) if script is not None else None
 
 
 def _run_script(script: Path, argv: list[str]) -> int:

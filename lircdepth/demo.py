@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from lircdepth.resources import shipped_file
 from lircdepth.training.visualize import colorize, error_map, save_png
 
-TRAINING_ARGS = Path(__file__).resolve().parents[1] / "training" / "args"
 RUNS = {
     "teacher": ("teacher", "teacher_synth_tiny.txt"),
     "student": ("student", "student_synth_tiny.txt"),
@@ -102,7 +102,7 @@ def train_networks(prepared: Path, out: Path, max_steps: int | None) -> dict[str
         best = out / "runs" / name / "best.pt"
         if not best.exists():
             _step(f"train {name} ({args_file})")
-            train(resolve_options(mode, TRAINING_ARGS / args_file, overrides))
+            train(resolve_options(mode, shipped_file(f"training/args/{args_file}"), overrides))
         checkpoints[name] = best
     return checkpoints
 

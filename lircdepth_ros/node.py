@@ -27,6 +27,7 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
+from lircdepth.resources import shipped_file
 from lircdepth_ros import outputs
 from lircdepth_ros.calibration import RadarToCamera
 from lircdepth_ros.conversions import MessageError
@@ -55,7 +56,6 @@ TRANSPORT_HINT = (
     "camera-size images need the Fast DDS shared-memory profile "
     "FASTDDS_DEFAULT_PROFILES_FILE=config/fastdds_shm.xml"
 )
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class StartupError(RuntimeError):
@@ -349,22 +349,11 @@ class DepthNode(Node):
 
 def default_params_file() -> Path | None:
     """config/lircdepth.yaml from the installed share folder, else from the source tree."""
-    candidates = [REPO_ROOT / "config" / "lircdepth.yaml"]
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        candidates.insert(
-            0, Path(get_package_share_directory("lircdepth_ros")) / "config" / "lircdepth.yaml"
-        )
-    except (ImportError, LookupError, OSError, ValueError):
-        pass
-    return next((path for path in candidates if path.is_file()), None)
+    return shipped_file("config/lircdepth.yaml")
 
 
 def default_fastdds_profile() -> Path | None:
-    params = default_params_file()
-    profile = params.parent / "fastdds_shm.xml" if params else None
-    return profile if profile and profile.is_file() else None
+    return shipped_file("config/fastdds_shm.xml")
 
 
 def build_ros_args(argv: list[str]) -> tuple[list[str], argparse.Namespace]:

@@ -32,7 +32,14 @@ fi
 
 echo "[setup] installing lircdepth (editable)"
 pip_quiet install --quiet --no-deps --no-build-isolation -e .
-"$venv/bin/python" -c "import lircdepth" || { echo "[setup] lircdepth install failed" >&2; exit 1; }
+# setup.cfg sends console scripts to lib/lircdepth_ros/ (where `ros2 run` looks); a venv
+# user expects them in .venv/bin as well.
+for exe in lircdepth lircdepth_node; do
+  if [ ! -e "$venv/bin/$exe" ] && [ -x "$venv/lib/lircdepth_ros/$exe" ]; then
+    ln -s "$venv/lib/lircdepth_ros/$exe" "$venv/bin/$exe"
+  fi
+done
+"$venv/bin/lircdepth" --help > /dev/null || { echo "[setup] lircdepth install failed" >&2; exit 1; }
 
 if [ -x scripts/build_ros_msgs.sh ]; then
   bash scripts/build_ros_msgs.sh "$venv"

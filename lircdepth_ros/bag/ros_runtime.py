@@ -8,7 +8,6 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
@@ -16,14 +15,15 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rosbags.interfaces import QosDurability
 
-SHM_PROFILE = Path(__file__).resolve().parents[2] / "config" / "fastdds_shm.xml"
+from lircdepth.resources import shipped_file
 
 
 def use_shared_memory_transport() -> None:
     """Point Fast DDS at the project's shared-memory profile (camera-size images between
     processes), unless the user chose a profile; must run before the context starts."""
-    if SHM_PROFILE.is_file():
-        os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(SHM_PROFILE))
+    profile = shipped_file("config/fastdds_shm.xml")
+    if profile is not None:
+        os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(profile))
 
 
 @contextmanager
