@@ -13,6 +13,8 @@ import torch
 import torchvision
 from torch import nn
 
+from lircdepth.models.pretrained import build_with_imagenet_weights
+
 RESNET_TAP_CHANNELS = (64, 64, 128, 256, 512)
 
 _BUILDERS: dict[str, tuple[Callable[..., torchvision.models.ResNet], object]] = {
@@ -30,16 +32,7 @@ def build_torchvision_resnet(name: str, pretrained: bool) -> torchvision.models.
     if name not in _BUILDERS:
         raise ValueError(f"unknown ResNet {name!r}; expected one of {sorted(_BUILDERS)}")
     builder, weights = _BUILDERS[name]
-    if not pretrained:
-        return builder(weights=None)
-    try:
-        return builder(weights=weights)
-    except (OSError, RuntimeError) as error:  # URLError is an OSError
-        raise RuntimeError(
-            f"cannot load ImageNet weights {weights} for {name}: not in the torch hub cache "
-            f"({torch.hub.get_dir()}/checkpoints) and the download failed ({error}). "
-            "Copy the weights file there or build with pretrained=False."
-        ) from error
+    return build_with_imagenet_weights(builder, weights, pretrained)
 
 
 class ResNetPyramid(nn.Module):
