@@ -63,7 +63,9 @@ def live_node(student_checkpoint, tmp_path_factory):
     env = isolated_env()
     log = tmp_path_factory.mktemp("live_node") / "node.log"
     process = start(
-        node_args(student_checkpoint, "device:=cpu", "diagnostics.period:=0.2"), env, log
+        node_args(student_checkpoint, "device:=cpu", "diagnostics.period:=0.2", "tf.wait:=1.0"),
+        env,
+        log,
     )
     yield SimpleNamespace(env=env, log=log, process=process)
     stop(process)

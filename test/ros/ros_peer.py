@@ -29,6 +29,7 @@ from lircdepth_ros.tf_buffer import stamp_to_seconds
 
 MATCH_TIMEOUT = 60.0
 ANSWER_TIMEOUT = 30.0
+TF_DELAY = 0.3  # seconds; the live node waits up to tf.wait = 1.0 s for TF
 
 
 def _set_stamp(msg, seconds: float):
@@ -202,6 +203,22 @@ BAD_CASES: dict[str, tuple[Callable[[RosFrame], RosFrame], str]] = {
 }
 
 
+def send_with_late_tf(peer: Peer, frame: RosFrame, transforms) -> bool:
+    """Send a pair whose radar frame is known to TF only TF_DELAY after the pair arrived
+    (TF trailing the data); True when the node still answers it."""
+    from tf2_msgs.msg import TFMessage
+
+    radar_frame = frame.radar.header.frame_id
+    (late,) = [copy.deepcopy(t) for t in transforms if t.child_frame_id == radar_frame]
+    late.child_frame_id = frame.radar.header.frame_id = f"{radar_frame}_LATE"
+    peer.send(frame.camera_info, frame.image, frame.radar)
+    peer.spin_until(lambda: False, TF_DELAY)
+    peer.tf_pub.publish(TFMessage(transforms=[late]))
+    return peer.spin_until(
+        lambda: _key(frame.image.header.stamp) in peer.depth_stamps, ANSWER_TIMEOUT
+    )
+
+
 def bad(dataroot: str, out: str) -> None:
     frames, transforms = load_frames(dataroot, limit=1)
     peer = Peer("peer_bad_input")
@@ -216,7 +233,9 @@ def bad(dataroot: str, out: str) -> None:
             lambda key=counter, old=before: peer.diagnostics.get(key, 0.0) > old, 20.0
         )
         results[case] = {"counter": counter, "before": before, "counted": counted}
-    good = _frame_at(frames[0], base + 2.0 * len(BAD_CASES))
+    late = _frame_at(frames[0], base + 2.0 * len(BAD_CASES))
+    results["late_tf"] = {"answered": send_with_late_tf(peer, late, transforms)}
+    good = _frame_at(frames[0], base + 2.0 * (len(BAD_CASES) + 1))
     results["good_frame_after"] = {"answered": peer.send_and_await_depth(good)}
     results["diagnostics"] = peer.diagnostics
     with open(out, "w") as file:

@@ -101,6 +101,10 @@ def test_bad_input_is_counted(case, bad_input_results, live_node):
     )
 
 
+def test_pair_waits_for_tf_that_trails_the_data(bad_input_results, live_node):
+    assert bad_input_results["late_tf"]["answered"], live_node.log.read_text()
+
+
 def test_node_keeps_running_after_bad_input(bad_input_results, live_node):
     assert bad_input_results["good_frame_after"]["answered"], live_node.log.read_text()
     assert live_node.process.poll() is None
