@@ -40,6 +40,13 @@ for exe in lircdepth lircdepth_node; do
   fi
 done
 "$venv/bin/lircdepth" --help > /dev/null || { echo "[setup] lircdepth install failed" >&2; exit 1; }
+# An editable install skips setup.py's data_files: lay the venv out as the ament prefix
+# `ros2 run/launch/pkg` expect (index entry, share/lircdepth_ros linked to this checkout).
+mkdir -p "$venv/share/ament_index/resource_index/packages" "$venv/share/lircdepth_ros"
+: > "$venv/share/ament_index/resource_index/packages/lircdepth_ros"
+for item in package.xml launch config; do
+  ln -sfn "$root/$item" "$venv/share/lircdepth_ros/$item"
+done
 
 if [ -x scripts/build_ros_msgs.sh ]; then
   bash scripts/build_ros_msgs.sh "$venv"
