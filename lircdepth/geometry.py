@@ -5,8 +5,9 @@ API, the ROS node and the bag tools all call these functions, so training and
 deployment see identical radar maps and depth maps.
 
 Conventions: metres; 4x4 homogeneous transforms `T_a_from_b` map points in frame b to
-frame a; pixel (u, v) = (column, row); a rasterised map holds 0 where nothing landed and
-the nearest point wins a pixel.
+frame a; pixel (u, v) = (column, row); a rasterised map holds 0 where nothing landed.
+In a depth map the nearest point wins a pixel; in a radar map the rule is a parameter:
+"last" (the published one: within a sweep the later point overwrites) or "nearest".
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ RADAR_CHANNELS = ("depth", "rcs", "vx", "vy")
 # one-pixel border.
 RADAR_MIN_DEPTH = 1.0
 RADAR_BORDER = 1
+# Which point of several on one radar pixel wins: "last" in array order (the published
+# code writes the points in turn) or "nearest" (smallest depth; for accumulated sweeps).
+RADAR_RULES = ("last", "nearest")
+DEFAULT_RADAR_RULE = "last"
 
 
 def quaternion_to_matrix(q_wxyz: np.ndarray) -> np.ndarray:
@@ -145,29 +150,50 @@ def rasterize_depth(
     return depth_map
 
 
+def last_per_pixel(rows: np.ndarray, cols: np.ndarray, width: int) -> np.ndarray:
+    """Indices of the points that win their pixel when later points overwrite earlier ones."""
+    pixel = rows.astype(np.int64) * width + cols.astype(np.int64)
+    _, first_from_end = np.unique(pixel[::-1], return_index=True)
+    return len(pixel) - 1 - first_from_end
+
+
+def check_radar_rule(rule: str) -> str:
+    if rule not in RADAR_RULES:
+        raise ValueError(f"radar rule must be one of {', '.join(RADAR_RULES)}, got {rule!r}")
+    return rule
+
+
 def select_radar_pixels(
-    radar_points: np.ndarray, height: int, width: int
+    radar_points: np.ndarray, height: int, width: int, rule: str = DEFAULT_RADAR_RULE
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Apply the method's radar rules to projected points; return (rows, cols, point index).
 
     `radar_points` is N x (3 + F): u, v, depth, features... A point is kept when
     depth > 1 m and 1 < u < W-1, 1 < v < H-1; its pixel is round(u, v); where several
-    points share a pixel the nearest wins.
+    points share a pixel, `rule` picks the winner ("last" or "nearest").
     """
+    check_radar_rule(rule)
     radar_points = np.asarray(radar_points, dtype=np.float64).reshape(-1, radar_points.shape[-1])
     uv, depth = radar_points[:, :2], radar_points[:, 2]
     keep = np.flatnonzero(in_image_mask(uv, depth, height, width, RADAR_MIN_DEPTH, RADAR_BORDER))
     rows = np.round(uv[keep, 1]).astype(np.int64)
     cols = np.round(uv[keep, 0]).astype(np.int64)
-    winners = nearest_per_pixel(rows, cols, depth[keep], width)
+    if rule == "last":
+        winners = last_per_pixel(rows, cols, width)
+    else:
+        winners = nearest_per_pixel(rows, cols, depth[keep], width)
     return rows[winners], cols[winners], keep[winners]
 
 
-def rasterize_radar(radar_points: np.ndarray, height: int, width: int) -> np.ndarray:
+def rasterize_radar(
+    radar_points: np.ndarray, height: int, width: int, rule: str = DEFAULT_RADAR_RULE
+) -> np.ndarray:
     """4 x H x W float32 radar map (depth, rcs, vx, vy) from N x 6 projected radar points.
 
-    Columns of `radar_points`: u, v, depth, rcs, vx, vy. This single function builds the
-    network's radar input everywhere (Dataset, inference, ROS node).
+    Columns of `radar_points`: u, v, depth, rcs, vx, vy; H x W is the full camera image
+    (the border test is on it; crop the map afterwards). This single function builds the
+    network's radar input everywhere (Dataset, inference, ROS node), all with the default
+    `rule` unless a caller chooses one.
     """
     radar_points = np.asarray(radar_points, dtype=np.float64)
     if radar_points.ndim != 2 or radar_points.shape[1] != 3 + len(RADAR_CHANNELS) - 1:
@@ -175,7 +201,7 @@ def rasterize_radar(radar_points: np.ndarray, height: int, width: int) -> np.nda
             f"radar points must be N x 6 (u, v, depth, rcs, vx, vy), got shape {radar_points.shape}"
         )
     radar_map = np.zeros((len(RADAR_CHANNELS), height, width), dtype=np.float32)
-    rows, cols, index = select_radar_pixels(radar_points, height, width)
+    rows, cols, index = select_radar_pixels(radar_points, height, width, rule)
     radar_map[:, rows, cols] = radar_points[index, 2:].T
     return radar_map
 

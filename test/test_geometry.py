@@ -52,8 +52,8 @@ def test_rasterize_radar_rules():
     pts = np.array(
         [
             # u,   v,   depth, rcs, vx,  vy
-            [5.2, 3.7, 20.0, 7.0, 1.0, 2.0],  # pixel (row 4, col 5)
-            [4.9, 4.4, 10.0, 3.0, -1.0, 0.5],  # same pixel, nearer: wins
+            [4.9, 4.4, 10.0, 3.0, -1.0, 0.5],  # pixel (row 4, col 5)
+            [5.2, 3.7, 20.0, 7.0, 1.0, 2.0],  # same pixel, later and farther: wins (last)
             [1.0, 3.0, 5.0, 1.0, 1.0, 1.0],  # u == 1: on the border, dropped
             [6.0, 3.0, 0.9, 1.0, 1.0, 1.0],  # depth <= 1 m: dropped
             [8.0, 2.0, 30.0, -5.0, 0.0, 0.0],  # kept
@@ -61,11 +61,33 @@ def test_rasterize_radar_rules():
     )
     m = geometry.rasterize_radar(pts, height=8, width=10)
     assert m.shape == (4, 8, 10)
-    assert np.allclose(m[:, 4, 5], [10.0, 3.0, -1.0, 0.5])
+    assert np.allclose(m[:, 4, 5], [20.0, 7.0, 1.0, 2.0])
     assert np.allclose(m[:, 2, 8], [30.0, -5.0, 0.0, 0.0])
     assert np.count_nonzero(m[0]) == 2
     with pytest.raises(ValueError, match="N x 6"):
         geometry.rasterize_radar(pts[:, :4], 8, 10)
+
+
+def test_rasterize_radar_nearest_rule_keeps_the_nearer_point():
+    pts = np.array([[4.9, 4.4, 10.0, 3.0, -1.0, 0.5], [5.2, 3.7, 20.0, 7.0, 1.0, 2.0]])
+    nearest = geometry.rasterize_radar(pts, 8, 10, rule="nearest")
+    assert np.allclose(nearest[:, 4, 5], [10.0, 3.0, -1.0, 0.5])
+    reversed_order = geometry.rasterize_radar(pts[::-1].copy(), 8, 10, rule="last")
+    assert np.allclose(reversed_order[:, 4, 5], [10.0, 3.0, -1.0, 0.5])
+    with pytest.raises(ValueError, match="radar rule"):
+        geometry.rasterize_radar(pts, 8, 10, rule="first")
+
+
+def test_last_rule_over_many_points_matches_a_loop():
+    rng = np.random.default_rng(0)
+    pts = np.column_stack(
+        [rng.uniform(0, 12, (300, 2)), rng.uniform(0.5, 40, 300), rng.normal(size=(300, 3))]
+    )
+    expected = np.zeros((4, 10, 12), np.float32)
+    for u, v, *values in pts:
+        if values[0] > 1 and 1 < u < 11 and 1 < v < 9:
+            expected[:, int(np.round(v)), int(np.round(u))] = values
+    assert np.array_equal(geometry.rasterize_radar(pts, 10, 12), expected)
 
 
 def test_rasterize_radar_empty():
