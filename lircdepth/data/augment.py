@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-# Method: each photometric change happens with p = 0.5, its factor uniform in [0.9, 1.1].
+# Method: with p = 0.5 the image gets all three photometric changes (one coin), each
+# factor uniform in [0.9, 1.1].
 PHOTOMETRIC_PROBABILITY = 0.5
 PHOTOMETRIC_RANGE = (0.9, 1.1)
 FLIP_PROBABILITY = 0.5
@@ -60,16 +61,6 @@ def draw_flip() -> bool:
     return _chance(FLIP_PROBABILITY)
 
 
-def move_points(points: np.ndarray, window: Window, flip: bool) -> np.ndarray:
-    """Radar points (columns u, v, ...) into the crop; a flip mirrors u -> W-1-u."""
-    moved = np.array(points, dtype=np.float64, copy=True)
-    moved[:, 0] -= window.left
-    moved[:, 1] -= window.top
-    if flip:
-        moved[:, 0] = window.width - 1 - moved[:, 0]
-    return moved
-
-
 def move_camera_matrix(camera_matrix: np.ndarray, window: Window, flip: bool) -> np.ndarray:
     """Intrinsics of the cropped (and mirrored) image: the principal point moves."""
     moved = np.array(camera_matrix, dtype=np.float64, copy=True)
@@ -81,15 +72,13 @@ def move_camera_matrix(camera_matrix: np.ndarray, window: Window, flip: bool) ->
 
 
 def photometric(image: np.ndarray) -> np.ndarray:
-    """Gamma, brightness and per-channel colour gains (each with p 0.5), clipped to [0, 1].
+    """With p 0.5: gamma, brightness and per-channel colour gains, all three; clipped to [0, 1].
 
-    `image` is H x W x 3 float in [0, 1].
+    `image` is H x W x 3 float in [0, 1]. One coin decides, as in the published code.
     """
-    if _chance(PHOTOMETRIC_PROBABILITY):
-        image = image ** _uniform(*PHOTOMETRIC_RANGE)
-    if _chance(PHOTOMETRIC_PROBABILITY):
-        image = image * _uniform(*PHOTOMETRIC_RANGE)
-    if _chance(PHOTOMETRIC_PROBABILITY):
-        gains = np.array([_uniform(*PHOTOMETRIC_RANGE) for _ in range(3)])
-        image = image * gains
+    if not _chance(PHOTOMETRIC_PROBABILITY):
+        return image
+    image = image ** _uniform(*PHOTOMETRIC_RANGE)
+    image = image * _uniform(*PHOTOMETRIC_RANGE)
+    image = image * np.array([_uniform(*PHOTOMETRIC_RANGE) for _ in range(3)])
     return np.clip(image, 0.0, 1.0)

@@ -1,12 +1,14 @@
 """`RadarCameraDataset`: the derived dataset as aligned tensors for training and evaluation.
 
-Every map of a sample goes through the same crop and flip; radar points are moved and
-then rasterised by the shared `geometry.rasterize_radar`, so the radar map matches
-what inference and the ROS node build.
+Every map of a sample goes through the same crop and flip. The radar map is rasterised
+on the full image by the shared `geometry.rasterize_radar` (border test and pixel rule on
+the full frame, as published) and then cropped like the depth maps, so it matches what
+inference and the ROS node build.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -14,12 +16,18 @@ import torch
 from torch.utils.data import Dataset
 
 from lircdepth.data import augment, storage
-from lircdepth.geometry import rasterize_radar
+from lircdepth.geometry import DEFAULT_RADAR_RULE, check_radar_rule, rasterize_radar
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 DEPTH_MAPS = ("lidar_single", "lidar_accum", "depth_interp")
 RADAR_MAP_COLUMNS = 6  # u, v, depth, rcs, vx, vy (the saved 7th column is the object index)
+
+
+def crop_and_flip(image: np.ndarray, window: augment.Window, flip: bool) -> np.ndarray:
+    """Crop the first two axes (H x W or H x W x C) and mirror the columns when `flip`."""
+    image = window.apply(image)
+    return np.ascontiguousarray(image[:, ::-1] if flip else image)
 
 
 class RadarCameraDataset(Dataset):
@@ -30,6 +38,11 @@ class RadarCameraDataset(Dataset):
     Keys: image, radar, lidar_single, lidar_accum, depth_interp, assoc_label,
     camera_matrix, token, plus image_raw (3 x H x W uint8 RGB after crop/flip, before
     photometric changes, for visualisation), sample_token and scene_token.
+
+    `radar_rule` picks the point that wins a radar pixel ("last", published; "nearest").
+    `shift_eval_radar` (default, geometrically right) moves the radar map up with the
+    image when eval drops the top rows; False reproduces the published code, which keeps
+    the radar map's rows 0..h-1 of the full frame (points 4 rows too low at 900 rows).
     """
 
     def __init__(
@@ -39,12 +52,16 @@ class RadarCameraDataset(Dataset):
         mode: str = "train",
         crop_size: tuple[int, int] = (352, 704),
         augment: bool = True,
+        radar_rule: str = DEFAULT_RADAR_RULE,
+        shift_eval_radar: bool = True,
     ) -> None:
         if mode not in ("train", "eval"):
             raise ValueError(f"mode must be 'train' or 'eval', got {mode!r}")
         self.root = Path(root)
         self.records = storage.read_index(self.root / "index" / f"{split}.txt")
         self.mode, self.crop_size, self.augment = mode, tuple(crop_size), augment
+        self.radar_rule = check_radar_rule(radar_rule)
+        self.shift_eval_radar = shift_eval_radar
 
     def __len__(self) -> int:
         return len(self.records)
@@ -86,11 +103,9 @@ class RadarCameraDataset(Dataset):
         """Crop, flip and convert one loaded sample (deterministic given window and flip)."""
 
         def crop(image: np.ndarray) -> np.ndarray:
-            image = window.apply(image)
-            return np.ascontiguousarray(image[:, ::-1] if flip else image)
+            return crop_and_flip(image, window, flip)
 
         image_raw = crop(sample["image"])
-        points = augment.move_points(sample["radar_points"][:, :RADAR_MAP_COLUMNS], window, flip)
         image = image_raw.astype(np.float32) / 255.0
         if self.mode == "train" and self.augment:
             image = augment.photometric(image)
@@ -103,7 +118,18 @@ class RadarCameraDataset(Dataset):
         return {
             "image": torch.from_numpy(image.transpose(2, 0, 1).astype(np.float32)),
             "image_raw": torch.from_numpy(image_raw.transpose(2, 0, 1).copy()),
-            "radar": torch.from_numpy(rasterize_radar(points, window.height, window.width)),
+            "radar": torch.from_numpy(self._radar_map(sample, window, flip)),
             **maps,
             "camera_matrix": torch.from_numpy(camera_matrix.astype(np.float32)),
         }
+
+    def _radar_map(
+        self, sample: dict[str, np.ndarray], window: augment.Window, flip: bool
+    ) -> np.ndarray:
+        """4 x h x w: rasterised on the full frame, then cropped (and flipped) like the maps."""
+        height, width = sample["image"].shape[:2]
+        points = sample["radar_points"][:, :RADAR_MAP_COLUMNS]
+        full = rasterize_radar(points, height, width, self.radar_rule).transpose(1, 2, 0)
+        if self.mode == "eval" and not self.shift_eval_radar:
+            window = dataclasses.replace(window, top=0)
+        return crop_and_flip(full, window, flip).transpose(2, 0, 1).copy()

@@ -68,16 +68,59 @@ def test_flipped_sample_equals_mirrored_unflipped_sample(prepared_root):
 
 
 def test_crop_keeps_radar_on_the_same_pixels_as_the_depth_maps(prepared_root):
+    """The radar map of a crop is the crop of the full-image radar map, to the edge."""
     dataset = RadarCameraDataset(prepared_root, split="train", mode="train", augment=False)
     sample = dataset.load(0)
     height, width = sample["lidar_single"].shape
     full_radar = rasterize_radar(sample["radar_points"][:, :6].astype(np.float64), height, width)
     window = augment.Window(top=17, left=0, height=352, width=704)
     item = dataset.transform(sample, window, flip=False)
-    inner = (slice(2, -2), slice(2, -2))  # the border rule differs only at the crop edge
-    expected = full_radar[:, 17 : 17 + 352][:, inner[0], inner[1]]
-    assert np.array_equal(item["radar"].numpy()[:, inner[0], inner[1]], expected)
+    assert np.array_equal(item["radar"].numpy(), full_radar[:, 17 : 17 + 352])
     assert np.array_equal(item["depth_interp"][0].numpy(), sample["depth_interp"][17 : 17 + 352])
+
+
+def test_radar_border_test_is_on_the_full_image_not_the_crop(prepared_root):
+    """Published: 1 < v < H-1 on the full frame, then crop; points at the crop edge stay."""
+    dataset = RadarCameraDataset(prepared_root, split="train", mode="train", augment=False)
+    sample = dataset.load(0)
+    top = 30
+    edge = np.array(
+        [
+            [100.0, top - 0.3, 12.0, 1.0, 0.0, 0.0, 0.0],  # rounds to row `top`: crop row 0
+            [200.0, top + 0.8, 13.0, 2.0, 0.0, 0.0, 0.0],  # rounds to crop row 1
+        ],
+        dtype=np.float32,
+    )
+    sample["radar_points"] = edge
+    item = dataset.transform(sample, augment.Window(top, 0, 352, 704), flip=False)
+    assert item["radar"][0, 0, 100] == 12.0 and item["radar"][0, 1, 200] == 13.0
+    assert item["radar"][0].count_nonzero() == 2
+
+
+def test_radar_rule_last_wins_by_default_and_nearest_on_request(prepared_root):
+    sample = RadarCameraDataset(prepared_root, split="train", mode="eval").load(0)
+    sample["radar_points"] = np.array(
+        [[50.0, 60.0, 8.0, 1.0, 0, 0, 0], [50.2, 59.9, 20.0, 2.0, 0, 0, 0]], np.float32
+    )
+    window = augment.evaluation_window(*sample["image"].shape[:2])
+    for rule, depth in (("last", 20.0), ("nearest", 8.0)):
+        dataset = RadarCameraDataset(prepared_root, split="train", mode="eval", radar_rule=rule)
+        assert (
+            dataset.transform(sample, window, flip=False)["radar"][0, 60 - window.top, 50] == depth
+        )
+
+
+def test_eval_radar_shift_option_reproduces_the_published_rows(prepared_root):
+    shifted = RadarCameraDataset(prepared_root, split="val", mode="eval")
+    published = RadarCameraDataset(prepared_root, split="val", mode="eval", shift_eval_radar=False)
+    sample = shifted.load(0)
+    height, width = sample["image"].shape[:2]
+    full = rasterize_radar(sample["radar_points"][:, :6], height, width)
+    top = height % 32
+    assert top == 4 and np.count_nonzero(full[0]) > 5
+    assert np.array_equal(shifted[0]["radar"].numpy(), full[:, top:])
+    assert np.array_equal(published[0]["radar"].numpy(), full[:, : height - top])
+    assert torch.equal(published[0]["image"], shifted[0]["image"])
 
 
 def test_radar_pixels_sit_on_matching_depth_after_crop_and_flip(prepared_root, synth_root):
@@ -105,3 +148,22 @@ def test_photometric_stays_in_range_and_changes_the_image():
     assert any(not np.allclose(r, image) for r in results)
     ratios = [r[image > 0.2] / image[image > 0.2] for r in results]
     assert all(np.all((q > 0.75) & (q < 1.35)) for q in ratios)
+
+
+def test_photometric_one_coin_then_all_three_changes():
+    """Published: one p 0.5 coin, then gamma, brightness and colour gains all applied."""
+    image = np.random.default_rng(0).uniform(0, 1, (4, 4, 3))
+    unchanged = 0
+    for seed in range(200):
+        torch.manual_seed(seed)
+        result = augment.photometric(image)
+        torch.manual_seed(seed)
+        coin, gamma, brightness, *gains = (float(torch.rand(())) for _ in range(6))
+        if coin >= 0.5:
+            unchanged += 1
+            assert np.array_equal(result, image)
+            continue
+        gamma, brightness, *gains = (0.9 + 0.2 * x for x in (gamma, brightness, *gains))
+        expected = np.clip(image**gamma * brightness * np.array(gains), 0, 1)
+        assert np.allclose(result, expected, atol=1e-12)
+    assert 70 < unchanged < 130  # three independent coins would leave only 1/8 unchanged
