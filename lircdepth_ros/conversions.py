@@ -3,8 +3,11 @@
 Why our own: neither cv_bridge nor sensor_msgs_py is published on PyPI, and the node
 must run on a plain venv. Where they are importable (a real ROS install) the
 `*_with_library` functions use them, and the tests check both give the same arrays.
-Every malformed message raises `MessageError` naming the field that is wrong, so the
-node can count and skip it instead of crashing.
+Every malformed message raises `MessageError` naming the field that is wrong, with a
+`kind` ("image.encoding", "pointcloud2.row_step", ...) the node counts it under. The
+`check_*` validators read only the header fields and the data length, never the payload,
+so a message claiming 4000 x 3000 pixels or a billion points is refused before anything
+the size of its claim is allocated.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import array
 import sys
 
 import numpy as np
-from sensor_msgs.msg import Image, PointCloud2, PointField
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField
 from std_msgs.msg import Header
 
 try:
@@ -26,8 +29,22 @@ except ImportError:
     sensor_msgs_py_point_cloud2 = None
 
 
+# Default input size limits (node parameters limits.max_image_pixels / limits.max_radar_points):
+# four 1600 x 900 cameras' worth of pixels, and far more points than any radar sweep has
+# (nuScenes: 125 per radar), so a lidar cloud sent to the radar topic is refused.
+DEFAULT_MAX_IMAGE_PIXELS = 6_000_000
+DEFAULT_MAX_RADAR_POINTS = 50_000
+
+
 class MessageError(ValueError):
-    """A message that cannot be converted; the text names the offending field."""
+    """A message that cannot be converted; the text names the offending field.
+
+    `kind` ("<message>.<what>", e.g. "image.encoding") is what the node counts it under.
+    """
+
+    def __init__(self, text: str, kind: str = "message.invalid") -> None:
+        super().__init__(text)
+        self.kind = kind
 
 
 # encoding -> (numpy scalar type, channels)
@@ -67,38 +84,77 @@ def to_uint8_array(data: bytes | np.ndarray) -> array.array:
     return out
 
 
-def image_to_numpy(msg: Image) -> np.ndarray:
-    """H x W (x C) array in the message's own encoding; honours `step` padding and endianness."""
+def check_image(msg: Image, max_pixels: int | None = None) -> tuple[np.dtype, int]:
+    """(pixel scalar dtype, channels) of a well-formed image; MessageError otherwise.
+
+    Header and data length only: the pixels are not touched, nothing is allocated.
+    """
     if msg.encoding not in IMAGE_ENCODINGS:
         raise MessageError(
-            f"Image.encoding '{msg.encoding}' is not supported (supported: {', '.join(IMAGE_ENCODINGS)})"
+            f"Image.encoding '{msg.encoding}' is not supported (supported: {', '.join(IMAGE_ENCODINGS)})",
+            "image.encoding",
         )
     scalar, channels = IMAGE_ENCODINGS[msg.encoding]
     dtype = np.dtype(scalar).newbyteorder(">" if msg.is_bigendian else "<")
     height, width = int(msg.height), int(msg.width)
     if height <= 0 or width <= 0:
-        raise MessageError(f"Image.height/width must be positive, got {height} x {width}")
+        raise MessageError(
+            f"Image.height/width must be positive, got {width} x {height}", "image.size"
+        )
+    if max_pixels is not None and height * width > max_pixels:
+        raise MessageError(
+            f"Image of {width} x {height} = {height * width} pixels is over the limit of "
+            f"{max_pixels} (limits.max_image_pixels)",
+            "image.too_large",
+        )
     row_bytes = width * channels * dtype.itemsize
     if msg.step < row_bytes:
         raise MessageError(
-            f"Image.step {msg.step} is smaller than width x pixel size = {row_bytes}"
+            f"Image.step {msg.step} is smaller than width x pixel size = {row_bytes}",
+            "image.step",
         )
-    buffer = np.frombuffer(msg.data, dtype=np.uint8)
-    if buffer.size < msg.step * height:
+    _check_data_length("Image", len(msg.data), msg.step, "step", height, "image.data_length")
+    return dtype, channels
+
+
+def _check_data_length(
+    message: str, size: int, step: int, step_name: str, rows: int, kind: str
+) -> None:
+    """`data` must hold exactly `rows` rows of `step` bytes (REP: data size = step x rows)."""
+    expected = step * rows
+    if size != expected:
+        state = "truncated" if size < expected else "too long"
         raise MessageError(
-            f"Image.data is truncated: {buffer.size} bytes for {height} rows of step {msg.step}"
+            f"{message}.data is {state}: {size} bytes for {rows} rows of {step_name} {step} "
+            f"(expected {expected})",
+            kind,
         )
-    rows = buffer[: msg.step * height].reshape(height, msg.step)[:, :row_bytes]
+
+
+def image_to_numpy(msg: Image, max_pixels: int | None = None) -> np.ndarray:
+    """H x W (x C) array in the message's own encoding; honours `step` padding and endianness."""
+    dtype, channels = check_image(msg, max_pixels)
+    height, width = int(msg.height), int(msg.width)
+    row_bytes = width * channels * dtype.itemsize
+    rows = np.frombuffer(msg.data, dtype=np.uint8).reshape(height, msg.step)[:, :row_bytes]
     image = np.ascontiguousarray(rows).view(dtype).reshape(height, width, channels)
     image = image.astype(dtype.newbyteorder("="), copy=False)
     return image[:, :, 0] if channels == 1 else image
 
 
-def image_to_rgb8(msg: Image) -> np.ndarray:
+def check_colour_image(msg: Image, max_pixels: int | None = None) -> None:
+    """`check_image`, and the encoding must be one the model takes (8-bit colour or mono)."""
+    dtype, _ = check_image(msg, max_pixels)
+    if dtype.itemsize != 1:
+        raise MessageError(
+            f"Image.encoding '{msg.encoding}' is not a colour or mono8 image", "image.encoding"
+        )
+
+
+def image_to_rgb8(msg: Image, max_pixels: int | None = None) -> np.ndarray:
     """H x W x 3 uint8 RGB from an rgb8/bgr8/rgba8/bgra8/mono8 image (the model's input)."""
-    image = image_to_numpy(msg)
-    if image.dtype != np.uint8:
-        raise MessageError(f"Image.encoding '{msg.encoding}' is not a colour or mono8 image")
+    check_colour_image(msg, max_pixels)
+    image = image_to_numpy(msg, max_pixels)
     if image.ndim == 2:
         return np.repeat(image[:, :, None], 3, axis=2)
     if msg.encoding.startswith("bgr"):
@@ -129,23 +185,45 @@ def image_to_numpy_with_library(msg: Image) -> np.ndarray:
     return CvBridge().imgmsg_to_cv2(msg, desired_encoding="passthrough")
 
 
+def camera_matrix_from_info(info: CameraInfo) -> np.ndarray:
+    """3 x 3 K from CameraInfo.k; MessageError when it is not a usable pinhole matrix
+    (9 finite values, fx, fy > 0, last row 0 0 1): a zero K would put every radar point
+    at infinity."""
+    k = np.asarray(info.k, dtype=np.float64).ravel()
+    if k.size != 9:
+        raise MessageError(f"CameraInfo.k has {k.size} values, expected 9", "camera_info.k")
+    k = k.reshape(3, 3)
+    if (
+        not np.all(np.isfinite(k))
+        or k[0, 0] <= 0
+        or k[1, 1] <= 0
+        or k[2].tolist() != [0.0, 0.0, 1.0]
+    ):
+        raise MessageError(
+            f"CameraInfo.k is not a valid pinhole matrix: {k.ravel().tolist()}", "camera_info.k"
+        )
+    return k
+
+
 def pointcloud2_dtype(msg: PointCloud2) -> np.dtype:
     """Structured dtype of one point, with offsets and `point_step` padding from the message."""
     if not msg.fields:
-        raise MessageError("PointCloud2.fields is empty")
+        raise MessageError("PointCloud2.fields is empty", "pointcloud2.fields")
     order = ">" if msg.is_bigendian else "<"
     names, formats, offsets = [], [], []
     for field in msg.fields:
         if field.datatype not in POINT_FIELD_TYPES:
             raise MessageError(
-                f"PointCloud2 field '{field.name}' has unknown datatype {field.datatype}"
+                f"PointCloud2 field '{field.name}' has unknown datatype {field.datatype}",
+                "pointcloud2.fields",
             )
         scalar = np.dtype(POINT_FIELD_TYPES[field.datatype]).newbyteorder(order)
         count = max(int(field.count), 1)
         end = field.offset + scalar.itemsize * count
         if end > msg.point_step:
             raise MessageError(
-                f"PointCloud2 field '{field.name}' ends at byte {end}, beyond point_step {msg.point_step}"
+                f"PointCloud2 field '{field.name}' ends at byte {end}, beyond point_step {msg.point_step}",
+                "pointcloud2.point_step",
             )
         names.append(field.name)
         formats.append(scalar if count == 1 else (scalar, (count,)))
@@ -161,29 +239,45 @@ def pointcloud2_dtype(msg: PointCloud2) -> np.dtype:
         )
     except ValueError as error:
         raise MessageError(
-            f"PointCloud2.fields do not form a valid point layout: {error}"
+            f"PointCloud2.fields do not form a valid point layout: {error}", "pointcloud2.fields"
         ) from error
 
 
-def pointcloud2_to_array(msg: PointCloud2) -> np.ndarray:
+def check_pointcloud2(msg: PointCloud2, max_points: int | None = None) -> np.dtype:
+    """Point dtype of a well-formed cloud; MessageError otherwise.
+
+    Header and data length only: no point is read, nothing the size of the cloud is allocated.
+    """
+    dtype = pointcloud2_dtype(msg)
+    height, width = int(msg.height), int(msg.width)
+    if max_points is not None and height * width > max_points:
+        raise MessageError(
+            f"PointCloud2 of {width} x {height} = {height * width} points is over the limit of "
+            f"{max_points} (limits.max_radar_points)",
+            "pointcloud2.too_many_points",
+        )
+    if height * width and msg.row_step < width * msg.point_step:
+        raise MessageError(
+            f"PointCloud2.row_step {msg.row_step} is smaller than width x point_step = {width * msg.point_step}",
+            "pointcloud2.row_step",
+        )
+    row_step = msg.row_step if height * width else 0
+    _check_data_length(
+        "PointCloud2", len(msg.data), row_step, "row_step", height, "pointcloud2.data_length"
+    )
+    return dtype
+
+
+def pointcloud2_to_array(msg: PointCloud2, max_points: int | None = None) -> np.ndarray:
     """Flat structured array of all points (organised clouds are flattened row by row).
 
     Non-finite points are kept (is_dense=false clouds carry NaN); callers filter.
     """
-    dtype = pointcloud2_dtype(msg)
+    dtype = check_pointcloud2(msg, max_points)
     height, width = int(msg.height), int(msg.width)
     if height * width == 0:
         return np.zeros(0, dtype=dtype)
-    if msg.row_step < width * msg.point_step:
-        raise MessageError(
-            f"PointCloud2.row_step {msg.row_step} is smaller than width x point_step = {width * msg.point_step}"
-        )
-    buffer = np.frombuffer(msg.data, dtype=np.uint8)
-    if buffer.size < msg.row_step * height:
-        raise MessageError(
-            f"PointCloud2.data is truncated: {buffer.size} bytes for {height} rows of row_step {msg.row_step}"
-        )
-    rows = buffer[: msg.row_step * height].reshape(height, msg.row_step)[
+    rows = np.frombuffer(msg.data, dtype=np.uint8).reshape(height, msg.row_step)[
         :, : width * msg.point_step
     ]
     return np.ascontiguousarray(rows).view(dtype).reshape(-1)

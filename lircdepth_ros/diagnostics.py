@@ -82,8 +82,38 @@ class NodeStats:
             return [s for s in streams if now - self.last_seen.get(s, since) > timeout]
 
 
+class KindThrottle:
+    """Decides which faults to log: the first of each kind at once, then at most one per
+    `period` seconds per kind, saying how many were not logged in between.
+
+    Why not rclpy's `throttle_duration_sec`: it throttles per call site, so one kind
+    arriving at camera rate would hide every other kind logged from the same place.
+    """
+
+    def __init__(self, period: float) -> None:
+        self.period = period
+        self._last: dict[str, float] = {}
+        self._suppressed: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def admit(self, kind: str, now: float | None = None) -> int | None:
+        """None: do not log this one; else log it, with this many suppressed since the last."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            last = self._last.get(kind)
+            if last is not None and now - last < self.period:
+                self._suppressed[kind] += 1
+                return None
+            self._last[kind] = now
+            return self._suppressed.pop(kind, 0)
+
+
 def problem_count(values: dict[str, float]) -> float:
-    return sum(v for k, v in values.items() if k.startswith(("bad.", "tf_failures", "dropped.")))
+    return sum(
+        v
+        for k, v in values.items()
+        if k.startswith(("bad.", "rejected.", "tf_failures", "dropped."))
+    )
 
 
 def diagnostic_array(

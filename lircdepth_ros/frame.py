@@ -14,8 +14,7 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
 from lircdepth.geometry import project_radar, transform_points
 from lircdepth_ros.calibration import RadarToCamera
-from lircdepth_ros.conversions import MessageError, image_to_rgb8
-from lircdepth_ros.outputs import camera_matrix_from_info
+from lircdepth_ros.conversions import MessageError, camera_matrix_from_info, image_to_rgb8
 from lircdepth_ros.radar import DEFAULT_FIELDS, RadarFieldNames, radar_points_from_cloud
 from lircdepth_ros.tf_buffer import stamp_to_seconds
 
@@ -44,7 +43,8 @@ def frame_inputs(
     image = image_to_rgb8(image_msg)
     if (info.height, info.width) != image.shape[:2]:
         raise MessageError(
-            f"Image is {image.shape[1]} x {image.shape[0]} but CameraInfo says {info.width} x {info.height}"
+            f"Image is {image.shape[1]} x {image.shape[0]} but CameraInfo says {info.width} x {info.height}",
+            "image.camera_info_mismatch",
         )
     camera_matrix = camera_matrix_from_info(info)
     camera = camera_frame or image_msg.header.frame_id

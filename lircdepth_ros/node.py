@@ -30,8 +30,8 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from lircdepth.resources import shipped_file
 from lircdepth_ros import outputs
 from lircdepth_ros.calibration import RadarToCamera
-from lircdepth_ros.conversions import MessageError
-from lircdepth_ros.diagnostics import NodeStats, diagnostic_array, summary_line
+from lircdepth_ros.conversions import MessageError, camera_matrix_from_info, check_colour_image
+from lircdepth_ros.diagnostics import KindThrottle, NodeStats, diagnostic_array, summary_line
 from lircdepth_ros.frame import frame_inputs
 from lircdepth_ros.params import (
     ParameterError,
@@ -39,6 +39,7 @@ from lircdepth_ros.params import (
     config_from_values,
     declare_parameters,
 )
+from lircdepth_ros.radar import check_radar_cloud
 from lircdepth_ros.sync import ApproximateTimeSync
 from lircdepth_ros.tf_buffer import TransformError, make_transform_source, stamp_to_seconds
 
@@ -73,6 +74,7 @@ class DepthNode(Node):
         config = self.config
         self.max_depth = config.max_depth or self.estimator.max_depth
         self.stats = NodeStats()
+        self._log_gate = KindThrottle(LOG_THROTTLE_SECONDS)
         self.sync = ApproximateTimeSync(
             config.sync_slop, config.sync_queue_size, config.sync_max_wait
         )
@@ -163,16 +165,22 @@ class DepthNode(Node):
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         self.stats.received("camera_info")
+        if not self._accept(camera_matrix_from_info, msg):
+            return  # the last valid CameraInfo stays in use
         with self._wake:
             self._camera_info = msg
             self._wake.notify()
 
     def _on_image(self, msg: Image) -> None:
         self.stats.received("image")
-        self._queue_pairs(self.sync.add_image(stamp_to_seconds(msg.header.stamp), msg))
+        if self._accept(check_colour_image, msg, self.config.max_image_pixels):
+            self._queue_pairs(self.sync.add_image(stamp_to_seconds(msg.header.stamp), msg))
 
     def _on_radar(self, msg: PointCloud2) -> None:
         self.stats.received("radar")
+        config = self.config
+        if not self._accept(check_radar_cloud, msg, config.radar_fields, config.max_radar_points):
+            return
         self._recent_radar.append(msg)
         self._queue_pairs(self.sync.add_radar(stamp_to_seconds(msg.header.stamp), msg))
 
@@ -191,9 +199,23 @@ class DepthNode(Node):
     def _tf_bad(self, text: str) -> None:
         self._bad("bad.tf_message", text)
 
+    def _accept(self, check, *args) -> bool:
+        """Run a header-only validator: a malformed or oversized message is counted by kind
+        and dropped here, before it is queued or anything the size of its claim is allocated."""
+        try:
+            check(*args)
+        except MessageError as error:
+            self._bad(f"rejected.{error.kind}", str(error))
+            return False
+        return True
+
     def _bad(self, key: str, text: str) -> None:
+        """Count a fault under `key`; log the first of each kind, then once per throttle period."""
         self.stats.count(key)
-        self.get_logger().warning(text, throttle_duration_sec=LOG_THROTTLE_SECONDS)
+        suppressed = self._log_gate.admit(key)
+        if suppressed is not None:
+            more = f" (and {suppressed} more since the last report)" if suppressed else ""
+            self.get_logger().warning(f"[{key}] {text}{more}")
 
     def _queue_pairs(self, pairs: list) -> None:
         if not pairs:
@@ -236,13 +258,9 @@ class DepthNode(Node):
             try:
                 self._process_when_tf_arrives(job, info)
             except MessageError as error:
-                self._bad(f"bad.{str(error).split(' ', 1)[0].split('.')[0].lower()}", str(error))
+                self._bad(f"rejected.{error.kind}", str(error))
             except TransformError as error:
-                self.stats.count("tf_failures")
-                self.get_logger().warning(
-                    f"pair skipped, no extrinsic: {error}",
-                    throttle_duration_sec=LOG_THROTTLE_SECONDS,
-                )
+                self._bad("tf_failures", f"pair skipped, no extrinsic: {error}")
             except Exception as error:  # noqa: BLE001 - the worker must outlive any one frame
                 self._bad("bad.processing_errors", f"frame failed: {type(error).__name__}: {error}")
 
@@ -261,7 +279,7 @@ class DepthNode(Node):
 
     def _process(self, image: Image, sweeps: list[PointCloud2], info: CameraInfo | None) -> None:
         if info is None:
-            raise MessageError("CameraInfo not received yet: pair skipped")
+            raise MessageError("CameraInfo not received yet: pair skipped", "camera_info.missing")
         start = time.perf_counter()
         inputs = frame_inputs(
             image,

@@ -8,15 +8,7 @@ from sensor_msgs.msg import CameraInfo, PointCloud2
 from std_msgs.msg import Header
 
 from lircdepth.geometry import backproject_depth
-from lircdepth_ros.conversions import MessageError, numpy_to_image, xyz_to_pointcloud2
-
-
-def camera_matrix_from_info(info: CameraInfo) -> np.ndarray:
-    """3 x 3 K from CameraInfo.k; MessageError when it is not a usable pinhole matrix."""
-    k = np.asarray(info.k, dtype=np.float64).reshape(3, 3)
-    if not np.all(np.isfinite(k)) or k[0, 0] <= 0 or k[1, 1] <= 0 or k[2, 2] != 1.0:
-        raise MessageError(f"CameraInfo.k is not a valid pinhole matrix: {k.ravel().tolist()}")
-    return k
+from lircdepth_ros.conversions import numpy_to_image, xyz_to_pointcloud2
 
 
 def depth_image(depth: np.ndarray, header: Header):

@@ -17,6 +17,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 
 from lircdepth_ros.calibration import extrinsic_from_parameters
+from lircdepth_ros.conversions import DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_RADAR_POINTS
 from lircdepth_ros.radar import RadarFieldNames
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -110,6 +111,17 @@ PARAMETERS: dict[str, tuple[object, str, dict]] = {
         "warn when no image/radar arrived for this long, seconds",
         _float_range(0.5, 600.0),
     ),
+    "limits.max_image_pixels": (
+        DEFAULT_MAX_IMAGE_PIXELS,
+        "images with more pixels are refused (counted in rejected.image.too_large) before "
+        "any allocation; bounds the node's memory",
+        _int_range(1, 100_000_000),
+    ),
+    "limits.max_radar_points": (
+        DEFAULT_MAX_RADAR_POINTS,
+        "radar clouds with more points are refused (rejected.pointcloud2.too_many_points)",
+        _int_range(1, 10_000_000),
+    ),
 }
 
 
@@ -138,6 +150,8 @@ class NodeConfig:
     qos_depth: int
     diagnostics_period: float
     no_input_warning: float
+    max_image_pixels: int
+    max_radar_points: int
 
 
 def check_override(assignment: str) -> None:
@@ -234,4 +248,6 @@ def config_from_values(values: dict[str, object]) -> NodeConfig:
         qos_depth=int(values["qos.depth"]),
         diagnostics_period=float(values["diagnostics.period"]),
         no_input_warning=float(values["diagnostics.no_input_warning"]),
+        max_image_pixels=int(values["limits.max_image_pixels"]),
+        max_radar_points=int(values["limits.max_radar_points"]),
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from sensor_msgs.msg import PointCloud2
 
-from lircdepth_ros.conversions import MessageError, pointcloud2_to_array
+from lircdepth_ros.conversions import MessageError, check_pointcloud2, pointcloud2_to_array
 
 
 @dataclass(frozen=True)
@@ -39,17 +39,34 @@ class RadarPoints:
     dropped_non_finite: int = 0
 
 
-def radar_points_from_cloud(
-    msg: PointCloud2, names: RadarFieldNames = RadarFieldNames()
-) -> RadarPoints:
-    """Extract coordinates and features; raises MessageError if a coordinate field is missing."""
-    points = pointcloud2_to_array(msg)
-    available = set(points.dtype.names or ())
+def check_radar_cloud(
+    msg: PointCloud2, names: RadarFieldNames = DEFAULT_FIELDS, max_points: int | None = None
+) -> None:
+    """`check_pointcloud2`, and the cloud must carry the coordinate fields (header only)."""
+    dtype = check_pointcloud2(msg, max_points)
+    available = set(dtype.names or ())
     missing = [name for name in (names.x, names.y, names.z) if name not in available]
     if missing:
         raise MessageError(
-            f"PointCloud2 lacks coordinate field(s) {missing}; it has {sorted(available)}"
+            f"PointCloud2 lacks coordinate field(s) {missing}; it has {sorted(available)}",
+            "pointcloud2.missing_field",
         )
+    used = (names.x, names.y, names.z, names.rcs, names.vx, names.vy)
+    arrays = [name for name in used if name in available and dtype[name].shape != ()]
+    if arrays:
+        raise MessageError(
+            f"PointCloud2 field(s) {arrays} have count > 1; the model needs one value per point",
+            "pointcloud2.fields",
+        )
+
+
+def radar_points_from_cloud(
+    msg: PointCloud2, names: RadarFieldNames = DEFAULT_FIELDS, max_points: int | None = None
+) -> RadarPoints:
+    """Extract coordinates and features; raises MessageError if a coordinate field is missing."""
+    check_radar_cloud(msg, names, max_points)
+    points = pointcloud2_to_array(msg, max_points)
+    available = set(points.dtype.names)
     xyz = np.column_stack([points[n].astype(np.float64) for n in (names.x, names.y, names.z)])
     features = np.column_stack(
         [

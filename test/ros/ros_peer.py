@@ -190,11 +190,11 @@ def _image_earlier(frame: RosFrame) -> RosFrame:
 
 # case -> (how to spoil a good frame, the diagnostics counter that must grow)
 BAD_CASES: dict[str, tuple[Callable[[RosFrame], RosFrame], str]] = {
-    "wrong_encoding": (_set("image", "encoding", "yuv422"), "bad.image"),
-    "size_not_matching_camera_info": (_half_size_image, "bad.image"),
-    "truncated_image": (_truncated_image, "bad.image"),
-    "cloud_missing_field": (_renamed_field, "bad.pointcloud2"),
-    "cloud_wrong_point_step": (_set("radar", "point_step", 4), "bad.pointcloud2"),
+    "wrong_encoding": (_set("image", "encoding", "yuv422"), "rejected.image.encoding"),
+    "size_not_matching_camera_info": (_half_size_image, "rejected.image.camera_info_mismatch"),
+    "truncated_image": (_truncated_image, "rejected.image.data_length"),
+    "cloud_missing_field": (_renamed_field, "rejected.pointcloud2.missing_field"),
+    "cloud_wrong_point_step": (_set("radar", "point_step", 4), "rejected.pointcloud2.point_step"),
     "non_finite_points": (_non_finite_cloud, "bad.radar_non_finite_points"),
     "zero_points": (_no_points, "bad.radar_empty"),
     "stamps_far_apart": (_radar_later, "dropped.unmatched_beyond_slop"),
