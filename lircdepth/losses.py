@@ -4,7 +4,9 @@ Notation: P prediction, T target, D = depth_interp (interpolated dense lidar),
 L = lidar_single (single-scan lidar). Masks: S = L > 0.01, M = D > 0.01 and not S.
 Level lists follow the models: encoder features finest first (1/2 .. 1/32), decoder
 features and intermediate depths deepest first. Level i (counted as each loss says)
-is weighted 2^-i.
+is weighted 2^-i: as published, i counts from the deepest level for the image features
+and from the finest level for the radar features, the pair-wise decoder features (F1
+weighs 1) and the intermediate depths (d2 weighs 1).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from torch import nn
 VALID_DEPTH = 0.01
 # Keeps ratios defined when a mask is empty or both depths are 0.
 EPS = 1e-7
+# Added to the L2 norm of a feature vector before the pair-wise normalisation.
+_NORM_EPS = 1e-8
 
 
 def weighted_mean(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -63,11 +67,11 @@ def uncertainty_rectified_depth_loss(
     )
 
 
-def level_weights(levels: int, deepest_first: bool) -> list[float]:
-    """2^-i for a finest-first list of `levels` maps, with i counted from the deepest
-    level when deepest_first, else from the finest."""
+def level_weights(levels: int, first_weighs_most: bool) -> list[float]:
+    """2^-i along a list of `levels` maps, with i counted from its first entry when
+    first_weighs_most ([1, 1/2, ...]), else from its last ([..., 1/2, 1])."""
     weights = [2.0**-i for i in range(levels)]
-    return weights[::-1] if deepest_first else weights
+    return weights if first_weighs_most else weights[::-1]
 
 
 def _check_levels(
@@ -93,7 +97,7 @@ def pixelwise_feature_distillation(
     finest otherwise (radar features).
     """
     _check_levels(student_feats, teacher_feats, "feature distillation")
-    weights = level_weights(len(student_feats), deepest_first)
+    weights = level_weights(len(student_feats), first_weighs_most=not deepest_first)
     return sum(
         w * F.l1_loss(s, t) for w, s, t in zip(weights, student_feats, teacher_feats, strict=True)
     )
@@ -103,12 +107,15 @@ def pooled_similarity(features: torch.Tensor, pool_scale: float) -> torch.Tensor
     """B x N x N cosine similarities between the positions of a max-pooled feature map.
 
     The pooling window is pool_scale x the map size (at least 1, ceil mode), so N stays
-    small (about (1 / pool_scale)^2) at any resolution.
+    small (about (1 / pool_scale)^2) at any resolution. Each position's vector is divided
+    by its L2 norm + 1e-8 with the norm detached, as published: the gradient sees the
+    norm as a constant.
     """
     height, width = features.shape[-2:]
     window = (max(1, int(height * pool_scale)), max(1, int(width * pool_scale)))
-    pooled = F.max_pool2d(features.float(), window, stride=window, ceil_mode=True)
-    vectors = F.normalize(pooled.flatten(2), dim=1, eps=1e-8)
+    pooled = F.max_pool2d(features.float(), window, stride=window, ceil_mode=True).flatten(2)
+    norm = pooled.norm(dim=1, keepdim=True) + _NORM_EPS
+    vectors = pooled / norm.detach()
     return vectors.transpose(1, 2) @ vectors
 
 
@@ -117,22 +124,25 @@ def pairwise_distillation(
     teacher_decoder_feats: Sequence[torch.Tensor],
     pool_scale: float = 0.2,
 ) -> torch.Tensor:
-    """sum_i 2^-i sum((S_T - S_S)^2) / N^2 / B over deepest-first decoder features, with
-    S the N x N similarity matrix of `pooled_similarity`. Channel counts may differ."""
+    """sum_i 2^-i sum((S_T - S_S)^2) / N^2 / B over deepest-first decoder features, i
+    counted from the finest level (the last, F1, weighs 1), with S the N x N similarity
+    matrix of `pooled_similarity`. Channel counts may differ."""
     if len(student_decoder_feats) != len(teacher_decoder_feats):
         raise ValueError(
             f"pairwise distillation: student has {len(student_decoder_feats)} levels, "
             f"teacher {len(teacher_decoder_feats)}"
         )
+    weights = level_weights(len(student_decoder_feats), first_weighs_most=False)
     total = student_decoder_feats[0].new_zeros(())
-    for i, (s, t) in enumerate(zip(student_decoder_feats, teacher_decoder_feats, strict=True)):
+    pairs = zip(weights, student_decoder_feats, teacher_decoder_feats, strict=True)
+    for i, (weight, s, t) in enumerate(pairs):
         if s.shape[0] != t.shape[0] or s.shape[-2:] != t.shape[-2:]:
             raise ValueError(
                 f"pairwise distillation: level {i} student {tuple(s.shape)} vs teacher {tuple(t.shape)}"
             )
         sim_s, sim_t = pooled_similarity(s, pool_scale), pooled_similarity(t, pool_scale)
         positions = sim_s.shape[-1]
-        total = total + 2.0**-i * ((sim_t - sim_s) ** 2).sum() / positions**2 / s.shape[0]
+        total = total + weight * ((sim_t - sim_s) ** 2).sum() / positions**2 / s.shape[0]
     return total
 
 
@@ -141,15 +151,16 @@ def inter_depth_distillation(
     teacher_inter: Sequence[torch.Tensor],
     mask_M: torch.Tensor,
 ) -> torch.Tensor:
-    """sum_i 2^-i sum(M u_i |d_S - d_T|) / sum(M u_i), deepest first, with
-    u_i = u(d_T, d_S) where d_T > 0.01 (else 1): pixels where the student is far from
-    the teacher weigh more."""
+    """sum_i 2^-i sum(M u_i |d_S - d_T|) / sum(M u_i) over deepest-first depths [d8, d4,
+    d2], i counted from the finest (d2 weighs 1, d8 1/4), with u_i = u(d_T, d_S) where
+    d_T > 0.01 (else 1): pixels where the student is far from the teacher weigh more."""
     _check_levels(student_inter, teacher_inter, "inter-depth distillation")
     mask = mask_M.to(student_inter[0].dtype)
+    weights = level_weights(len(student_inter), first_weighs_most=False)
     total = student_inter[0].new_zeros(())
-    for i, (d_s, d_t) in enumerate(zip(student_inter, teacher_inter, strict=True)):
+    for weight, d_s, d_t in zip(weights, student_inter, teacher_inter, strict=True):
         uncertainty = depth_uncertainty(d_t, d_s, (d_t > VALID_DEPTH).to(d_s.dtype))
-        total = total + 2.0**-i * weighted_mean((d_s - d_t).abs(), mask * uncertainty)
+        total = total + weight * weighted_mean((d_s - d_t).abs(), mask * uncertainty)
     return total
 
 
@@ -184,13 +195,14 @@ def _require(batch: Mapping[str, torch.Tensor], *keys: str) -> None:
 
 class TeacherLoss(nn.Module):
     """L1(P, D) on D > 0.01 + L1(P, L) on L > 0.01 + w_confidence BCE(C, assoc_label) on
-    D > 0.01 + w_coarse L1(coarse, D) on D > 0.01 [+ w_smoothness edge-aware smoothness].
+    D > 0.01 + w_coarse L1(coarse, D) on D > 0.01 + w_smoothness edge-aware smoothness
+    of P (the published teacher argument file sets 0.001; 0 drops the term).
 
     forward(teacher_out, batch) -> (total, {term: detached value as it enters the total}).
     """
 
     def __init__(
-        self, w_coarse: float = 0.5, w_confidence: float = 1.0, w_smoothness: float = 0.0
+        self, w_coarse: float = 0.5, w_confidence: float = 1.0, w_smoothness: float = 0.001
     ) -> None:
         super().__init__()
         self.w_coarse, self.w_confidence, self.w_smoothness = w_coarse, w_confidence, w_smoothness

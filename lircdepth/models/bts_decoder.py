@@ -18,13 +18,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# BatchNorm settings of BTS (a TensorFlow port): slow running statistics.
-BN_MOMENTUM, BN_EPS = 0.01, 1.1e-5
+# BatchNorm settings of BTS (a TensorFlow port): slow running statistics and eps 1.1e-5,
+# except inside each dense-ASPP branch, where the published code keeps torch's eps 1e-5.
+BN_MOMENTUM, BN_EPS, DASPP_INNER_BN_EPS = 0.01, 1.1e-5, 1e-5
 DASPP_DILATIONS = (3, 6, 12, 18, 24)
 
 
-def batch_norm(channels: int) -> nn.BatchNorm2d:
-    return nn.BatchNorm2d(channels, eps=BN_EPS, momentum=BN_MOMENTUM)
+def batch_norm(channels: int, eps: float = BN_EPS) -> nn.BatchNorm2d:
+    return nn.BatchNorm2d(channels, eps=eps, momentum=BN_MOMENTUM)
 
 
 def conv3x3_elu(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -43,14 +44,17 @@ class UpConv(nn.Module):
 
 
 class AtrousBranch(nn.Sequential):
-    """One dense-ASPP branch: [BN] ReLU 1x1 conv (2*out) BN ReLU dilated 3x3 conv (out)."""
+    """One dense-ASPP branch: [BN] ReLU 1x1 conv (2*out) BN ReLU dilated 3x3 conv (out).
+
+    The inner BN uses eps 1e-5 (the published value), the optional first one 1.1e-5.
+    """
 
     def __init__(self, in_channels: int, out_channels: int, dilation: int, bn_first: bool) -> None:
         layers: list[nn.Module] = [batch_norm(in_channels)] if bn_first else []
         layers += [
             nn.ReLU(),
             nn.Conv2d(in_channels, 2 * out_channels, 1, bias=False),
-            batch_norm(2 * out_channels),
+            batch_norm(2 * out_channels, eps=DASPP_INNER_BN_EPS),
             nn.ReLU(),
             nn.Conv2d(
                 2 * out_channels, out_channels, 3, padding=dilation, dilation=dilation, bias=False
@@ -156,6 +160,7 @@ class GatedBTSDecoder(nn.Module):
     forward(image_features, radar_features, confidence) takes both pyramids finest first
     (1/2 .. 1/32) and the full-size radar confidence, and returns
     (decoder features [1/16: nf, 1/8: nf/4, 1/4: nf/4, 1/2: nf/8, 1: nf/16] deepest first,
+     the 1/16 one before its gated radar feature is added,
      gated radar features [1/2: nf/8, 1/4: nf/4, 1/8: nf/4, 1/16: nf, 1/32: C5] finest first,
      intermediate depths [from 1/8, 1/4, 1/2] full size / max_depth,
      final depth in metres).
@@ -207,8 +212,10 @@ class GatedBTSDecoder(nn.Module):
         g1, g2, g3, g4, g5 = gated
 
         x5 = F.relu(i5) + g5
-        f5 = self.conv5(torch.cat([self.bn5(self.upconv5(x5)), i4], dim=1)) + g4
-        concat4 = torch.cat([self.bn4(self.upconv4(f5)), i3], dim=1)
+        # F5 is the feature before the 1/16 radar contribution (as published); only the
+        # stream to 1/8 carries g4. At the other scales the feature includes its g.
+        f5 = self.conv5(torch.cat([self.bn5(self.upconv5(x5)), i4], dim=1))
+        concat4 = torch.cat([self.bn4(self.upconv4(f5 + g4)), i3], dim=1)
         f4 = self.daspp(self.bn4_2(self.conv4(concat4)), concat4) + g3
         depth8 = self.depth8(f4)
 

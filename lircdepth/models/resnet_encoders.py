@@ -47,6 +47,21 @@ class ResNetPyramid(nn.Module):
         self.layer3, self.layer4 = resnet.layer3, resnet.layer4
         self.out_channels = RESNET_TAP_CHANNELS
 
+    @property
+    def first_conv(self) -> nn.Conv2d:
+        return self.stem[0]
+
+    def block_batch_norm_affines(self) -> list[nn.Parameter]:
+        """Weights and biases of the stem and residual-branch batch norms, not of the
+        downsample shortcuts: the batch norms the published teacher training keeps fixed
+        (its name filter, ".bn", does not match the shortcuts' norms)."""
+        return [
+            parameter
+            for name, module in self.named_modules()
+            if isinstance(module, nn.BatchNorm2d) and "downsample" not in name
+            for parameter in module.parameters()
+        ]
+
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         f1 = self.stem(x)
         f2 = self.layer1(self.maxpool(f1))

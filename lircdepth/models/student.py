@@ -11,6 +11,7 @@ from torch import nn
 
 from .blocks import conv_relu, transposed_stage
 from .encoders import image_encoder, radar_encoder
+from .initialisation import xavier_init_conv2d
 
 DECODER_WIDTHS = (512, 128, 128, 64, 32)  # F5, F4, F3, F2, F1: the teacher's decoder widths
 
@@ -31,7 +32,12 @@ def _upsample_to(x: torch.Tensor, size: torch.Size) -> torch.Tensor:
 
 
 class StudentDecoder(nn.Module):
-    """Additive radar fusion per scale, then four transposed stages and the full-size head."""
+    """Additive radar fusion per scale, then four transposed stages and the full-size head.
+
+    When the radar taps are as wide as the image taps (no feature distillation) they are
+    added directly, as published; otherwise a 1x1 conv + ReLU per scale maps them to the
+    image widths first (`fusion`).
+    """
 
     def __init__(
         self, image_channels: tuple[int, ...], radar_channels: tuple[int, ...], max_depth: float
@@ -40,8 +46,12 @@ class StudentDecoder(nn.Module):
         c1, c2, c3, c4, c5 = image_channels
         w5, w4, w3, w2, w1 = DECODER_WIDTHS
         self.max_depth = max_depth
-        self.fusion = nn.ModuleList(
-            conv_relu(r, i) for r, i in zip(radar_channels, image_channels, strict=True)
+        self.fusion = (
+            None
+            if tuple(radar_channels) == tuple(image_channels)
+            else nn.ModuleList(
+                conv_relu(r, i) for r, i in zip(radar_channels, image_channels, strict=True)
+            )
         )
         # Narrow inner widths (w/16, w/8, w/4, w/2) keep the decoder light, as in the reference.
         self.stage5 = transposed_stage([c5, w5 // 16, w5 // 16, w5])
@@ -62,10 +72,9 @@ class StudentDecoder(nn.Module):
         self, image_features: list[torch.Tensor], radar_features: list[torch.Tensor]
     ) -> tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor]:
         """Returns decoder features [F5..F1], intermediate depths [d8, d4, d2] (full size), depth."""
-        s1, s2, s3, s4, s5 = (
-            i + fuse(r)
-            for fuse, i, r in zip(self.fusion, image_features, radar_features, strict=True)
-        )
+        if self.fusion is not None:
+            radar_features = [fuse(r) for fuse, r in zip(self.fusion, radar_features, strict=True)]
+        s1, s2, s3, s4, s5 = (i + r for i, r in zip(image_features, radar_features, strict=True))
         f5 = self.stage5(s5)
         f4 = self.stage4(torch.cat([f5, s4], 1))
         f3 = self.stage3(torch.cat([f4, s3], 1))
@@ -83,7 +92,14 @@ class StudentDecoder(nn.Module):
 
 
 class LiRCDepth(nn.Module):
-    """The lightweight student. `forward` returns a StudentOutput, `predict` only the depth."""
+    """The lightweight student. `forward` returns a StudentOutput, `predict` only the depth.
+
+    feature_distill: map the encoder taps to the teacher's widths (the published setting,
+    12,645,228 parameters); without it the raw MobileNetV2 taps are returned and the
+    radar taps added directly to the image taps (the authors' no-distillation baseline,
+    17,359,100 parameters: the 1/32 taps stay 1280 wide, so the decoder is larger).
+    The decoder starts xavier-initialised, as published.
+    """
 
     def __init__(
         self,
@@ -99,6 +115,7 @@ class LiRCDepth(nn.Module):
         self.decoder = StudentDecoder(
             self.image_encoder.out_channels, self.radar_encoder.out_channels, self.max_depth
         )
+        xavier_init_conv2d(self.decoder)
 
     def _check_inputs(self, image: torch.Tensor, radar: torch.Tensor) -> None:
         height, width = image.shape[-2:]

@@ -18,6 +18,7 @@ from lircdepth.models.cafnet_radar import (
     RadarStage1Encoder,
     RadarStage2Encoder,
 )
+from lircdepth.models.initialisation import xavier_init_conv2d
 from lircdepth.models.resnet_encoders import ResNetPyramid
 
 # Inputs must be divisible by the deepest feature stride.
@@ -29,7 +30,8 @@ class TeacherOutput:
     """Everything the student distils from, plus the teacher's own training targets.
 
     decoder_features: [F5 1/16 x 512, F4 1/8 x 128, F3 1/4 x 128, F2 1/2 x 64, F1 1 x 32],
-        deepest first, aligned with the student's decoder features.
+        deepest first, aligned with the student's decoder features. F5 is taken before
+        the gated 1/16 radar feature is added (as published); F4..F2 include theirs.
     image_features: ResNet-34 taps finest first: 1/2 x 64, 1/4 x 64, 1/8 x 128,
         1/16 x 256, 1/32 x 512.
     radar_features: the gated radar features sigmoid(w r) * relu(p r) * avgpool(C),
@@ -55,7 +57,8 @@ class CaFNet(nn.Module):
     """The teacher network; `CaFNet(**model_config)` with any subset of the arguments.
 
     pretrained: initialise the three ResNets from torchvision's ImageNet weights
-    (a RuntimeError says so when they are neither cached nor downloadable).
+    (a RuntimeError says so when they are neither cached nor downloadable). Both
+    decoders start xavier-initialised, as published.
     """
 
     def __init__(
@@ -75,6 +78,21 @@ class CaFNet(nn.Module):
         self.radar_decoder = RadarConfidenceDecoder(max_depth=self.max_depth)
         self.radar_encoder_stage2 = RadarStage2Encoder(radar_channels, pretrained)
         self.decoder = GatedBTSDecoder(num_features=num_features, max_depth=self.max_depth)
+        xavier_init_conv2d(self.radar_decoder)
+        xavier_init_conv2d(self.decoder)
+
+    def published_frozen_parameters(self) -> list[nn.Parameter]:
+        """The parameters the published teacher training never updates: the image
+        encoder's first conv, the block batch-norm affines of the three ResNets and the
+        constant mask kernels of the sparse convs (40,348 values at the default widths)."""
+        frozen = [self.image_encoder.first_conv.weight]
+        for pyramid in (
+            self.image_encoder,
+            self.radar_encoder_stage1.resnet,
+            self.radar_encoder_stage2.resnet,
+        ):
+            frozen += pyramid.block_batch_norm_affines()
+        return frozen + [layer.mask_kernel for layer in self.radar_encoder_stage1.sparse.layers]
 
     def forward(self, image: torch.Tensor, radar: torch.Tensor) -> TeacherOutput:
         check_network_inputs(image, radar, self.radar_channels)

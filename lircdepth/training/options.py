@@ -77,6 +77,12 @@ def add_training_arguments(
 
     teacher = parser.add_argument_group("teacher loss")
     add_teacher = _group_adder(teacher, suppress_defaults)
+    add_optim(
+        "--freeze_as_published",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="teacher: keep the first image conv and the ResNet batch-norm affines fixed",
+    )
     add_teacher("--w_coarse_depth", type=float, default=0.5, help="coarse radar depth L1 weight")
     add_teacher("--w_confidence", type=float, default=1.0, help="radar confidence BCE weight")
 
@@ -90,7 +96,12 @@ def add_training_arguments(
     add_distill("--w_radar_feature_distill", type=float, default=1.0)
     add_distill("--w_pairwise_distill", type=float, default=1.0)
     add_distill("--w_inter_depth_distill", type=float, default=1.0)
-    add_distill("--w_smoothness", type=float, default=1e-3)
+    add_distill(
+        "--w_smoothness",
+        type=float,
+        default=1e-3,
+        help="edge-aware smoothness weight, teacher and student (published 0.001 for both)",
+    )
     add_distill(
         "--pool_scale", type=float, default=0.2, help="pair-wise distillation pooling window"
     )

@@ -22,7 +22,7 @@ from lircdepth.training import distributed
 from lircdepth.training.data import TrainLoader, build_eval_loader
 from lircdepth.training.evaluate import autocast, evaluate_model, panel_of
 from lircdepth.training.logger import TrainingLogger
-from lircdepth.training.optim import build_optimizer
+from lircdepth.training.optim import build_optimizer, freeze
 from lircdepth.training.options import TrainingSetupError, write_argument_file
 from lircdepth.training.rng import capture_rng_state, restore_rng_state, seed_everything
 from lircdepth.training.schedule import build_scheduler
@@ -83,12 +83,14 @@ class Trainer:
         self.total_steps = min(steps, options.max_steps) if options.max_steps > 0 else steps
 
         self.arch = ARCH_OF_MODE[options.mode]
-        self.model_config = {"max_depth": options.max_depth, **options.model_config}
+        self.model_config = self._model_config()
         self.model = build_model(self.arch, **self.model_config).to(self.device)
         self.teacher = self._load_teacher()
         self.loss_fn = self._build_loss()
         self.optimizer = build_optimizer(
             self.model, options.learning_rate, options.weight_decay, options.adam_eps
+        if options.mode == "teacher" and options.freeze_as_published:
+            freeze(self.model.published_frozen_parameters())
         )
         self.scheduler = build_scheduler(
             self.optimizer, self.total_steps, options.learning_rate, options.end_learning_rate
@@ -119,6 +121,25 @@ class Trainer:
         return self.options.mode == "student" and any(
             getattr(self.options, w) > 0 for w in DISTILL_WEIGHTS
         )
+    def _model_config(self) -> dict:
+        """The network's options; the student's encoders map to the teacher's widths
+        (feature_distill) unless both pixel-wise feature weights are 0, as published:
+        the authors' network follows those weights."""
+        o = self.options
+        config = {"max_depth": o.max_depth, **o.model_config}
+        if o.mode != "student":
+            return config
+        feature_weights = (o.w_image_feature_distill, o.w_radar_feature_distill)
+        wanted = any(weight > 0 for weight in feature_weights)
+        config.setdefault("feature_distill", wanted)
+        if wanted and not config["feature_distill"]:
+            raise TrainingSetupError(
+                "--model_config feature_distill false leaves the student's features narrower "
+                "than the teacher's: set --w_image_feature_distill and "
+                "--w_radar_feature_distill to 0 or drop feature_distill"
+            )
+        return config
+
 
     def _load_teacher(self) -> torch.nn.Module | None:
         """The frozen teacher, only when the student has a distillation term switched on."""
@@ -140,7 +161,9 @@ class Trainer:
 
         o = self.options
         if o.mode == "teacher":
-            return TeacherLoss(w_coarse=o.w_coarse_depth, w_confidence=o.w_confidence)
+            return TeacherLoss(
+                w_coarse=o.w_coarse_depth, w_confidence=o.w_confidence, w_smoothness=o.w_smoothness
+            )
         names = ("w_depth", *DISTILL_WEIGHTS, "w_smoothness", "pool_scale", "distill_start_epoch")
         return DistillationLoss({name: getattr(o, name) for name in names})
 
@@ -202,7 +225,13 @@ class Trainer:
                 f"{self.last_path} does not match this network (missing {missing[:5]}, "
                 f"unexpected {unexpected[:5]}): use another --model_name or --no-resume"
             )
-        self.optimizer.load_state_dict(state["optimizer"])
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+        except ValueError as error:
+            raise TrainingSetupError(
+                f"{self.last_path}: its optimiser groups do not match this run's ({error}); "
+                "use another --model_name or --no-resume"
+            ) from error
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state.get("scaler", {}))
         self.global_step, self.best = int(state["global_step"]), state.get("best")

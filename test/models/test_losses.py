@@ -114,10 +114,35 @@ def test_pairwise_distillation_by_hand():
     teacher = positions((1.0, 0.0), (1.0, 1.0))  # 45 degrees: [[1, c], [c, 1]], c = 1/sqrt(2)
     # Window int(1 * 0.2) -> 1, so no pooling; N = 2, B = 1: 2 * c^2 / 2^2 = 0.25 per level.
     assert pairwise_distillation([student], [teacher]).item() == pytest.approx(0.25)
-    # Deepest first: 0.25 + 2^-1 * 0.25.
+    # Two levels, deepest first: the finest (last) weighs 1, the other 1/2.
     assert pairwise_distillation([student, student], [teacher, teacher]).item() == pytest.approx(
         0.375
     )
+
+
+def test_pairwise_distillation_weights_count_from_the_finest_level():
+    """As published: F1 (the last, finest level) weighs 1, F2 1/2, ..., F5 1/16."""
+    student = positions((1.0, 0.0), (0.0, 1.0))
+    teacher = positions((1.0, 0.0), (1.0, 1.0))  # 0.25 at a level that holds this pair
+    for level in range(5):
+        students = [teacher] * 5
+        students[level] = student
+        loss = pairwise_distillation(students, [teacher] * 5).item()
+        assert loss == pytest.approx(0.25 * 2.0 ** -(4 - level)), level
+
+
+def test_pairwise_normalisation_passes_no_gradient_through_the_norm():
+    """Published: each vector is divided by its detached L2 norm (+1e-8). By hand, with
+    x0 = (2, 0), x1 = (1, 1) against orthogonal teacher vectors: S_01 = 1/sqrt(2), loss
+    2 S_01^2 / 4 = 0.25, d/dx0 = S_01 x1 / (|x0| |x1|) = (1/4, 1/4) and d/dx1 = (1/2, 0).
+    Through the norm, the gradient would be orthogonal to each vector instead."""
+    student = positions((2.0, 0.0), (1.0, 1.0)).requires_grad_()
+    teacher = positions((1.0, 0.0), (0.0, 1.0))
+    loss = pairwise_distillation([student], [teacher])
+    assert loss.item() == pytest.approx(0.25)
+    loss.backward()
+    gradient = student.grad[0, :, 0, :].t()  # one row per position
+    torch.testing.assert_close(gradient, torch.tensor([[0.25, 0.25], [0.5, 0.0]]))
 
 
 def test_pairwise_distillation_ignores_scale_and_width():
@@ -145,8 +170,9 @@ def test_inter_depth_distillation_by_hand():
     # Level 0: u = 1 - exp(-5 * 0.1 / 0.9), 0 (exact), 1 (teacher has no depth there).
     u0 = 1 - math.exp(-5 * 0.1 / 0.9)
     level0 = (u0 * 0.1 + 0 * 0 + 1 * 0.9) / (u0 + 0 + 1)
-    # Level 1 (weight 1/2): the same error 0.25 with the same u at every pixel in M.
-    expected = level0 + 0.5 * 0.25
+    # Level 1, the finest, weighs 1 (as published), level 0 1/2: the same error 0.25 with
+    # the same u at every pixel in M.
+    expected = 0.5 * level0 + 0.25
     assert inter_depth_distillation(student, teacher, mask_m).item() == pytest.approx(
         expected, rel=1e-5
     )
@@ -173,20 +199,29 @@ def map_output(depth, confidence=None, coarse=None) -> TeacherOutput:
     return TeacherOutput([], [], [], [], depth, zeros if confidence is None else confidence, coarse)
 
 
+def rows2(*values: float) -> torch.Tensor:
+    """A 1 x 1 x 2 x N map whose two rows both hold `values`."""
+    return row(*values).expand(1, 1, 2, len(values))
+
+
 def test_teacher_loss_by_hand():
-    out = map_output(row(12, 20, 5), confidence=row(0.8, 0.3, 0.5), coarse=row(10, 15, 30))
+    out = map_output(rows2(12, 20, 5), confidence=rows2(0.8, 0.3, 0.5), coarse=rows2(10, 15, 30))
     batch = {
-        "depth_interp": row(10, 20, 0),
-        "lidar_single": row(0, 18, 0),
-        "assoc_label": row(1, 0, 1),
+        "image": torch.tensor([0.0, 1.0, 1.0]).expand(1, 3, 2, 3),
+        "depth_interp": rows2(10, 20, 0),
+        "lidar_single": rows2(0, 18, 0),
+        "assoc_label": rows2(1, 0, 1),
     }
     total, terms = TeacherLoss()(out, batch)
-    # Pixel 2 has no dense target, so it counts in no term.
+    # Pixel 2 has no dense target, so it counts in no term but the smoothness, which the
+    # published teacher training adds with weight 0.001: x-steps |12-20| under an image
+    # step of 1 and |20-5| under none; the two equal rows make no y-steps.
     expected = {
         "depth_interp": (2 + 0) / 2,
         "depth_single": 2.0,
         "confidence": (-math.log(0.8) - math.log(0.7)) / 2,
         "coarse_depth": 0.5 * (0 + 5) / 2,
+        "smoothness": 0.001 * (8 * math.exp(-1) + 15) / 2,
     }
     for name, value in expected.items():
         assert terms[name].item() == pytest.approx(value, rel=1e-5), name
@@ -198,7 +233,9 @@ def test_teacher_loss_zero_on_target():
     target = row(10, 20, 30)
     out = map_output(target.clone(), confidence=row(1, 0, 1), coarse=target.clone())
     batch = {"depth_interp": target, "lidar_single": target, "assoc_label": row(1, 0, 1)}
-    assert TeacherLoss()(out, batch)[0].item() == pytest.approx(0, abs=1e-6)
+    total, terms = TeacherLoss(w_smoothness=0.0)(out, batch)
+    assert total.item() == pytest.approx(0, abs=1e-6)
+    assert "smoothness" not in terms
 
 
 def network_output(seed: int, requires_grad: bool = False) -> TeacherOutput:

@@ -138,6 +138,42 @@ def test_without_feature_distillation_the_raw_taps_are_returned():
     assert out.depth.shape == (1, 1, 64, 64)
 
 
+def test_without_feature_distillation_radar_is_added_directly():
+    """The authors' no-distillation network: no fusion convs, 17,359,100 parameters (the
+    1/32 taps stay 1280 wide, so its decoder is larger than the distilled one's)."""
+    torch.manual_seed(0)
+    model = LiRCDepth(feature_distill=False).eval()
+    assert _count(model) == 17_359_100
+    assert _count(model.decoder) == 12_911_248
+    assert not any("fusion" in key for key in model.state_dict())
+    fused = {}
+    hook = model.decoder.stage5.register_forward_pre_hook(lambda m, i: fused.update(s5=i[0]))
+    with torch.no_grad():
+        out = model(*_inputs(1, 64, 64))
+    hook.remove()
+    assert torch.equal(fused["s5"], out.image_features[4] + out.radar_features[4])
+
+
+def test_distilled_network_keeps_its_state_dict_layout():
+    """Keys and shapes of the published-setting student, pinned (importers map onto them)."""
+    import hashlib
+
+    state = LiRCDepth().state_dict()
+    layout = "\n".join(f"{k} {'x'.join(map(str, v.shape))}" for k, v in state.items())
+    assert len(state) == 935
+    digest = hashlib.sha256(layout.encode()).hexdigest()
+    assert digest == "0bd40077ece52d5ea46c648982144f3fbfe1e1eba8decbc6738bc249c4399c1b"
+
+
+def test_decoder_starts_xavier_initialised(assert_xavier_uniform):
+    """As published: xavier-uniform Conv2d weights in the decoder (transposed convs keep
+    torch's default, the encoders theirs)."""
+    torch.manual_seed(0)
+    model = LiRCDepth()
+    assert assert_xavier_uniform(model.decoder) == 5 + 16 + 6
+    assert assert_xavier_uniform(LiRCDepth(feature_distill=False).decoder) == 16 + 6
+
+
 @pytest.mark.parametrize(
     ("image_shape", "radar_shape", "message"),
     [

@@ -92,7 +92,8 @@ def check_output(
     for tensor in [*every, out.depth, out.confidence, out.coarse_depth]:
         assert tensor.dtype == torch.float32
         assert torch.isfinite(tensor).all()
-    assert out.depth.min() > 0 and out.depth.max() < max_depth
+    # Untrained batch-norm statistics in eval mode can saturate the sigmoid at a pixel.
+    assert out.depth.min() >= 0 and out.depth.max() <= max_depth
     assert out.confidence.min() >= 0 and out.confidence.max() <= 1
     assert out.coarse_depth.min() >= 0 and out.coarse_depth.max() <= max_depth
 
@@ -120,12 +121,14 @@ def test_gradients_reach_every_trainable_parameter(teacher):
     height, width = 64, 128
     torch.manual_seed(2)
     target = 5 + 40 * torch.rand(2, 1, height, width)
+    image = torch.randn(2, 3, height, width)
     batch = {
+        "image": image,
         "depth_interp": target,
         "lidar_single": target * (torch.rand_like(target) > 0.9),
         "assoc_label": (torch.rand_like(target) > 0.5).float(),
     }
-    out = teacher(torch.randn(2, 3, height, width), sparse_radar(2, height, width))
+    out = teacher(image, sparse_radar(2, height, width))
     total, _ = TeacherLoss()(out, batch)
     total.backward()
     frozen = [name for name, p in teacher.named_parameters() if not p.requires_grad]
@@ -138,6 +141,49 @@ def test_gradients_reach_every_trainable_parameter(teacher):
     ]
     assert silent == []
     teacher.zero_grad(set_to_none=True)
+
+
+def test_f5_is_taken_before_the_gated_radar_feature(teacher):
+    """As published: F5 (the pair-wise target at 1/16) is conv5's output; the gated 1/16
+    radar feature g4 is added only on the way to 1/8."""
+    seen = {}
+    decoder = teacher.decoder
+    hooks = [
+        decoder.conv5.register_forward_hook(lambda m, i, o: seen.update(conv5=o)),
+        decoder.upconv4.register_forward_pre_hook(lambda m, i: seen.update(upconv4_in=i[0])),
+    ]
+    teacher.eval()
+    try:
+        with torch.inference_mode():
+            out = teacher(torch.randn(1, 3, 64, 64), sparse_radar(1, 64, 64))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    g4 = out.radar_features[3]
+    assert g4.abs().max() > 0
+    assert torch.equal(out.decoder_features[0], seen["conv5"])
+    assert torch.equal(seen["upconv4_in"], seen["conv5"] + g4)
+
+
+def test_batch_norm_eps_as_published(teacher):
+    """BTS norms use eps 1.1e-5 except the five inside the dense-ASPP branches (1e-5)."""
+    eps = {
+        f"{part}.{name}": module.eps
+        for part in ("decoder", "radar_decoder")
+        for name, module in getattr(teacher, part).named_modules()
+        if isinstance(module, torch.nn.BatchNorm2d)
+    }
+    inner = {f"decoder.daspp.branches.{i}.{2 if i == 0 else 3}" for i in range(5)}
+    assert {name for name, value in eps.items() if value == 1e-5} == inner
+    assert all(value == 1.1e-5 for name, value in eps.items() if name not in inner)
+    assert len(eps) == 5 + 4 + 5 + 5  # inner, first-in-branch, bn5..bn2, radar decoder
+
+
+def test_decoders_start_xavier_initialised(assert_xavier_uniform):
+    torch.manual_seed(3)
+    model = CaFNet()
+    assert assert_xavier_uniform(model.decoder) > 40
+    assert assert_xavier_uniform(model.radar_decoder) == 11
 
 
 def test_built_from_a_config_dict():

@@ -75,9 +75,15 @@ def test_teacher_run_writes_checkpoints_options_and_tensorboard(teacher_run):
         "train/total",
         "train/depth_interp",
         "train/confidence",
+        "train/smoothness",
         "train/lr_encoder",
+        "train/lr_decoder_radar",
         "train/lr_decoder",
     } <= scalars
+    # Published: five groups, and state only for the 201 tensors that are not frozen.
+    groups = last["optimizer"]["param_groups"]
+    assert [g["weight_decay"] for g in groups] == [1e-4] * 4 + [0.0]
+    assert len(last["optimizer"]["state"]) == 201
     assert "val/80m/mae" in scalars and "val/50m/delta1" in scalars
     assert {"train/panel", "val/panel"} <= images
 
@@ -118,7 +124,19 @@ def test_run_continues_from_last_checkpoint(prepared_root, tmp_path):
     train(tiny_options("student", prepared_root, tmp_path, max_steps=1, **NO_DISTILL))
     summary = train(tiny_options("student", prepared_root, tmp_path, max_steps=3, **NO_DISTILL))
     assert summary["global_step"] == 3
-    assert load_checkpoint(tmp_path / "student" / "last.pt", map_location="cpu")["global_step"] == 3
+    last = load_checkpoint(tmp_path / "student" / "last.pt", map_location="cpu")
+    assert last["global_step"] == 3
+    # Without feature distillation the authors' baseline network is built: no fusion convs.
+    assert last["model_config"]["feature_distill"] is False
+    assert not any("fusion" in key for key in last["model"])
+
+
+def test_narrow_student_features_with_feature_distillation_are_refused(prepared_root, tmp_path):
+    options = tiny_options(
+        "student", prepared_root, tmp_path, model_config={"feature_distill": False}
+    )
+    with pytest.raises(TrainingSetupError, match="feature_distill"):
+        train(options)
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(prepared_root, tmp_path, capsys):
