@@ -74,15 +74,15 @@ def add_training_arguments(
     add_optim(
         "--clip_grad_norm", type=float, default=0.0, help="max gradient norm (0: no clipping)"
     )
-
-    teacher = parser.add_argument_group("teacher loss")
-    add_teacher = _group_adder(teacher, suppress_defaults)
     add_optim(
         "--freeze_as_published",
         action=argparse.BooleanOptionalAction,
         default=True,
         help="teacher: keep the first image conv and the ResNet batch-norm affines fixed",
     )
+
+    teacher = parser.add_argument_group("teacher loss")
+    add_teacher = _group_adder(teacher, suppress_defaults)
     add_teacher("--w_coarse_depth", type=float, default=0.5, help="coarse radar depth L1 weight")
     add_teacher("--w_confidence", type=float, default=1.0, help="radar confidence BCE weight")
 

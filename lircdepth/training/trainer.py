@@ -85,12 +85,12 @@ class Trainer:
         self.arch = ARCH_OF_MODE[options.mode]
         self.model_config = self._model_config()
         self.model = build_model(self.arch, **self.model_config).to(self.device)
+        if options.mode == "teacher" and options.freeze_as_published:
+            freeze(self.model.published_frozen_parameters())
         self.teacher = self._load_teacher()
         self.loss_fn = self._build_loss()
         self.optimizer = build_optimizer(
             self.model, options.learning_rate, options.weight_decay, options.adam_eps
-        if options.mode == "teacher" and options.freeze_as_published:
-            freeze(self.model.published_frozen_parameters())
         )
         self.scheduler = build_scheduler(
             self.optimizer, self.total_steps, options.learning_rate, options.end_learning_rate
@@ -117,10 +117,6 @@ class Trainer:
 
     # set-up -------------------------------------------------------------------------
 
-    def _distilling(self) -> bool:
-        return self.options.mode == "student" and any(
-            getattr(self.options, w) > 0 for w in DISTILL_WEIGHTS
-        )
     def _model_config(self) -> dict:
         """The network's options; the student's encoders map to the teacher's widths
         (feature_distill) unless both pixel-wise feature weights are 0, as published:
@@ -140,6 +136,10 @@ class Trainer:
             )
         return config
 
+    def _distilling(self) -> bool:
+        return self.options.mode == "student" and any(
+            getattr(self.options, w) > 0 for w in DISTILL_WEIGHTS
+        )
 
     def _load_teacher(self) -> torch.nn.Module | None:
         """The frozen teacher, only when the student has a distillation term switched on."""
