@@ -21,9 +21,12 @@ def seed_everything(seed: int, rank: int = 0, deterministic: bool = False) -> No
 
 def capture_rng_state() -> dict:
     """Every generator a training step may draw from."""
+    # numpy's state as plain Python (its key array as a list), so checkpoints load with
+    # torch.load(weights_only=True) and no numpy globals allowed.
+    name, keys, position, has_gauss, cached_gaussian = np.random.get_state()
     state = {
         "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "numpy": (name, keys.tolist(), position, has_gauss, cached_gaussian),
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -34,7 +37,10 @@ def capture_rng_state() -> dict:
 def restore_rng_state(state: dict) -> None:
     """Undo `capture_rng_state`; CUDA states are restored only where CUDA exists."""
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    name, keys, position, has_gauss, cached_gaussian = state["numpy"]
+    np.random.set_state(
+        (name, np.asarray(keys, dtype=np.uint32), position, has_gauss, cached_gaussian)
+    )
     torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available():
         cuda_states = state["cuda"][: torch.cuda.device_count()]
