@@ -5,19 +5,25 @@
   goes through `torch.compile` (backend name "compile").
 - `OnnxRuntimeBackend`: an ONNX model in ONNX Runtime with the best execution providers
   present (TensorRT, CUDA, CPU) or the ones asked for.
+- `OpenVinoBackend` (openvino_backend.py): OpenVINO on the CPU, fp32 / bf16 / int8.
+- `TensorRTBackend` (tensorrt_backend.py): TensorRT on a GPU, fp16, cached engines.
+`selection.choose_backend` picks one of them for `auto`.
 
 A backend whose software is missing raises `BackendUnavailableError` naming what to install.
 """
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-BACKEND_NAMES = ("torch", "compile", "onnxruntime")
+from lircdepth.errors import UsageError
+
+BACKEND_NAMES = ("auto", "torch", "compile", "onnxruntime", "openvino", "tensorrt")
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 # Fastest first; ONNX Runtime falls back along this list node by node.
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
@@ -25,7 +31,16 @@ OUTPUT_NAMES = ("depth", "confidence")
 INPUT_NAMES = ("image", "radar")
 
 
-class BackendUnavailableError(RuntimeError):
+CACHE_ENV = "LIRCDEPTH_CACHE_DIR"
+
+
+def default_cache_dir(engine: str) -> Path:
+    """Where compiled engines live: $LIRCDEPTH_CACHE_DIR/<engine>, else ~/.cache/lircdepth/<engine>."""
+    root = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "lircdepth"
+    return Path(root) / engine
+
+
+class BackendUnavailableError(UsageError, RuntimeError):
     """The requested backend, device or execution provider is not available here."""
 
 
@@ -42,6 +57,7 @@ class Backend(ABC):
 
     name: str
     device: torch.device
+    precision: str = "fp32"
 
     @abstractmethod
     def run(self, image: torch.Tensor, radar: torch.Tensor) -> NetworkOutputs:
@@ -75,6 +91,7 @@ class TorchBackend(Backend):
     ) -> None:
         self.device = device
         self.dtype = resolve_dtype(dtype, device)
+        self.precision = dtype
         self.name = "compile" if compile else "torch"
         net = net.eval().to(device=device, dtype=self.dtype, memory_format=torch.channels_last)
         self.net = torch.compile(net, dynamic=False) if compile else net
@@ -84,7 +101,7 @@ class TorchBackend(Backend):
             outputs = self.net(self._prepare(image), self._prepare(radar))
             if self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
-        return _outputs_from(tuple(output.float() for output in outputs))
+        return outputs_from(tuple(output.float() for output in outputs))
 
     def _prepare(self, tensor: torch.Tensor) -> torch.Tensor:
         return tensor.to(self.device, self.dtype, non_blocking=True).contiguous(
@@ -104,6 +121,7 @@ class OnnxRuntimeBackend(Backend):
     ) -> None:
         ort = import_onnxruntime()
         self.name = "onnxruntime"
+        self.precision = "fp16" if fp16 else "fp32"
         self.device = torch.device("cpu")
         self.providers = choose_providers(ort.get_available_providers(), providers)
         options = ort.SessionOptions()
@@ -124,7 +142,7 @@ class OnnxRuntimeBackend(Backend):
         self._check_shape(tuple(image.shape))
         feeds = {INPUT_NAMES[0]: image.cpu().numpy(), INPUT_NAMES[1]: radar.cpu().numpy()}
         outputs = self.session.run(self.output_names, feeds)
-        return _outputs_from(tuple(torch.from_numpy(output) for output in outputs))
+        return outputs_from(tuple(torch.from_numpy(output) for output in outputs))
 
     def _check_shape(self, shape: tuple[int, ...]) -> None:
         fixed = [
@@ -167,7 +185,7 @@ def _provider_options(providers: list[str], fp16: bool) -> list:
     """TensorRT gets its fp16 switch and an engine cache (building an engine takes minutes)."""
     if "TensorrtExecutionProvider" not in providers:
         return providers
-    cache = Path.home() / ".cache" / "lircdepth" / "tensorrt"
+    cache = default_cache_dir("tensorrt")
     cache.mkdir(parents=True, exist_ok=True)
     trt_options = {
         "trt_fp16_enable": fp16,
@@ -177,7 +195,7 @@ def _provider_options(providers: list[str], fp16: bool) -> list:
     return [(p, trt_options) if p == "TensorrtExecutionProvider" else p for p in providers]
 
 
-def _outputs_from(outputs: tuple[torch.Tensor, ...]) -> NetworkOutputs:
+def outputs_from(outputs: tuple[torch.Tensor, ...]) -> NetworkOutputs:
     depth = outputs[0][:, 0]
     confidence = outputs[1][:, 0] if len(outputs) > 1 else None
     return NetworkOutputs(depth, confidence)

@@ -13,6 +13,7 @@ create one estimator per thread (or batch cameras with `estimate_batch`).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -23,15 +24,11 @@ import numpy as np
 import torch
 
 from lircdepth.inference import preprocess
-from lircdepth.inference.backends import (
-    BACKEND_NAMES,
-    Backend,
-    OnnxRuntimeBackend,
-    TorchBackend,
-    resolve_device,
-)
+from lircdepth.inference.backends import Backend, OnnxRuntimeBackend
+from lircdepth.inference.engines import EngineOptions, build_backend, resolve_choice
 from lircdepth.inference.network import DEFAULT_MAX_DEPTH, STUDENT_ARCH, load_network
 
+LOGGER = logging.getLogger(__name__)
 # The teacher's confidence is unknown where the network never looked (restored top rows).
 UNSEEN_UNCERTAINTY = 1.0
 
@@ -50,15 +47,24 @@ class DepthResult:
 class DepthEstimator:
     """Runs a depth network on camera frames; build it with `from_checkpoint` or `from_onnx`."""
 
-    def __init__(self, backend: Backend, max_depth: float, arch: str) -> None:
+    def __init__(
+        self, backend: Backend, max_depth: float, arch: str, reason: str = "requested"
+    ) -> None:
         self.backend_impl = backend
+        self.backend_reason = reason
         self.max_depth = max_depth
         self.arch = arch
         self._lock = threading.Lock()
 
     @property
     def backend(self) -> str:
+        """The engine running the network: torch, compile, onnxruntime, openvino or tensorrt."""
         return self.backend_impl.name
+
+    @property
+    def backend_name(self) -> str:
+        """The engine and its precision, e.g. "openvino int8", for logs and diagnostics."""
+        return f"{self.backend} {self.backend_impl.precision}"
 
     @property
     def device(self) -> torch.device:
@@ -69,32 +75,32 @@ class DepthEstimator:
         cls,
         path: str | Path,
         device: str | torch.device = "auto",
-        backend: str = "torch",
+        backend: str = "auto",
         dtype: str = "fp32",
         fast: bool = True,
         providers: list[str] | None = None,
+        **engine_options,
     ) -> DepthEstimator:
         """Load a training checkpoint (student or teacher) for inference.
 
-        backend: "torch" (eager), "compile" (torch.compile) or "onnxruntime" (exported in
-        memory, run by ONNX Runtime; `providers` picks execution providers, default the
-        fastest present). device: "auto", "cpu" or "cuda[:n]" (torch backends). dtype:
-        "fp32", or "fp16"/"bf16" on CUDA. fast: use the student's inference form.
+        backend: "auto" (the fastest engine installed for the device, see
+        `lircdepth.inference.selection`), "torch" (eager), "compile" (torch.compile),
+        "onnxruntime", "openvino" (CPU) or "tensorrt" (GPU); the last three run the ONNX
+        export made in memory. device: "auto", "cpu" or "cuda[:n]". dtype: "fp32";
+        "fp16" on CUDA; "bf16" on CUDA or in OpenVINO on a CPU with native bf16; "int8"
+        in OpenVINO (needs `calibration=`). fast: use the student's inference form.
+        Further options (calibration, consider, threads, cache_dir, cuda_graph): see
+        `lircdepth.inference.engines.EngineOptions`. The choice and its reason are in
+        `backend` and `backend_reason`, and logged.
         """
-        if backend not in BACKEND_NAMES:
-            raise ValueError(f"backend must be one of {BACKEND_NAMES}, got {backend!r}")
+        options = EngineOptions(device, backend, dtype, providers, **engine_options)
+        choice = resolve_choice(options)
         loaded = load_network(path, fast=fast)
-        if backend == "onnxruntime":
-            from lircdepth.inference.export import export_to_bytes
-
-            runner = OnnxRuntimeBackend(
-                export_to_bytes(loaded), providers=providers, fp16=dtype == "fp16"
-            )
-        else:
-            runner = TorchBackend(
-                loaded.net, resolve_device(device), dtype=dtype, compile=backend == "compile"
-            )
-        return cls(runner, loaded.max_depth, loaded.arch)
+        runner = build_backend(loaded, choice, options)
+        LOGGER.info(
+            "inference engine %s %s on %s: %s", choice.backend, dtype, choice.device, choice.reason
+        )
+        return cls(runner, loaded.max_depth, loaded.arch, reason=choice.reason)
 
     @classmethod
     def from_onnx(

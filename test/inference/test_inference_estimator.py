@@ -39,7 +39,7 @@ def make_frame(height: int, width: int, seed: int) -> tuple[np.ndarray, np.ndarr
 
 @pytest.fixture(scope="module")
 def estimator(student_checkpoint) -> DepthEstimator:
-    return DepthEstimator.from_checkpoint(student_checkpoint, device="cpu")
+    return DepthEstimator.from_checkpoint(student_checkpoint, device="cpu", backend="torch")
 
 
 @pytest.fixture(scope="module")
@@ -165,4 +165,4 @@ def test_absent_cuda_is_a_clear_error(student_checkpoint):
 
 def test_half_precision_on_cpu_is_refused(student_checkpoint):
     with pytest.raises(ValueError, match="only supported on CUDA"):
-        DepthEstimator.from_checkpoint(student_checkpoint, device="cpu", dtype="fp16")
+        DepthEstimator.from_checkpoint(student_checkpoint, device="cpu", backend="torch", dtype="fp16")

@@ -1,0 +1,189 @@
+"""OpenVINO, TensorRT and `auto` against torch fp32 on a real (random-weight) student.
+
+Tolerances (metres, random weights give depths of about 50 m over a 100 m range):
+- fp32 engines: max |d - torch| <= 1e-3 (kernels differ in summation order only;
+  measured 1e-5 at 352x704);
+- reduced precision: median |d - torch| <= 0.25 m and p99 <= 1.5 m (measured with
+  2 calibration frames: int8 median about 0.05 m, p99 about 0.3 m); TensorRT fp16 the same.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from lircdepth.inference import BackendUnavailableError, DepthEstimator
+from lircdepth.inference.selection import choose_backend
+from lircdepth.inference.tensorrt_backend import tensorrt_unavailable_reason
+
+FP32_TOLERANCE_M = 1e-3
+REDUCED_MEDIAN_M = 0.25
+REDUCED_P99_M = 1.5
+HEIGHT, WIDTH = 100, 146  # 4 rows dropped, 14 columns padded: the estimator's size policy runs
+CALIBRATION_FRAMES = 2
+
+openvino = pytest.importorskip("openvino")
+HAS_BF16 = "BF16" in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+TENSORRT_MISSING = tensorrt_unavailable_reason()
+
+
+def make_frame(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 256, (HEIGHT, WIDTH, 3), dtype=np.uint8)
+    points = np.column_stack(
+        [
+            rng.uniform(0, WIDTH, 60),
+            rng.uniform(0, HEIGHT, 60),
+            rng.uniform(0.5, 60, 60),
+            rng.normal(size=(60, 3)),
+        ]
+    )
+    return image, points
+
+
+@pytest.fixture(scope="module")
+def frame() -> tuple[np.ndarray, np.ndarray]:
+    return make_frame()
+
+
+@pytest.fixture(scope="module")
+def torch_depth(student_checkpoint, frame) -> np.ndarray:
+    estimator = DepthEstimator.from_checkpoint(student_checkpoint, device="cpu", backend="torch")
+    return estimator.estimate(*frame).depth
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("engine-cache")
+
+
+def assert_reduced_precision_close(depth: np.ndarray, reference: np.ndarray) -> None:
+    error = np.abs(depth - reference)
+    assert np.median(error) <= REDUCED_MEDIAN_M, np.median(error)
+    assert np.percentile(error, 99) <= REDUCED_P99_M, np.percentile(error, 99)
+
+
+def test_openvino_fp32_equals_torch_and_caches_compiled_models(
+    student_checkpoint, frame, torch_depth, cache_dir
+):
+    estimator = DepthEstimator.from_checkpoint(
+        student_checkpoint, backend="openvino", cache_dir=cache_dir
+    )
+    assert estimator.backend_name == "openvino fp32" and estimator.backend_reason == "requested"
+    depth = estimator.estimate(*frame).depth
+    np.testing.assert_allclose(depth, torch_depth, atol=FP32_TOLERANCE_M)
+    cached = sorted(path.name for path in cache_dir.iterdir())
+    assert any(name.endswith(".blob") for name in cached), cached
+    restarted = DepthEstimator.from_checkpoint(
+        student_checkpoint, backend="openvino", cache_dir=cache_dir
+    )
+    np.testing.assert_array_equal(restarted.estimate(*frame).depth, depth)
+    assert sorted(path.name for path in cache_dir.iterdir()) == cached  # loaded, not recompiled
+
+
+def test_openvino_int8_is_calibrated_on_a_prepared_dataset_and_cached(
+    student_checkpoint, prepared_root, frame, torch_depth, cache_dir
+):
+    def build() -> DepthEstimator:
+        return DepthEstimator.from_checkpoint(
+            student_checkpoint,
+            backend="openvino",
+            dtype="int8",
+            calibration=prepared_root,
+            calibration_frames=CALIBRATION_FRAMES,
+            cache_dir=cache_dir,
+        )
+
+    estimator = build()
+    depth = estimator.estimate(*frame).depth
+    assert estimator.backend_name == "openvino int8"
+    assert np.abs(depth - torch_depth).max() > 0  # really quantised
+    assert_reduced_precision_close(depth, torch_depth)
+    quantised = estimator.backend_impl.quantised_path
+    made = quantised.stat().st_mtime_ns
+    again = build()
+    assert again.backend_impl.quantised_path == quantised
+    assert quantised.stat().st_mtime_ns == made  # the restart read the cache
+    np.testing.assert_array_equal(again.estimate(*frame).depth, depth)
+
+
+def test_openvino_int8_without_calibration_is_refused(student_checkpoint):
+    with pytest.raises(ValueError, match="calibration"):
+        DepthEstimator.from_checkpoint(student_checkpoint, backend="openvino", dtype="int8")
+
+
+@pytest.mark.skipif(not HAS_BF16, reason="this CPU has no native bf16 (AVX512_BF16 / AMX)")
+def test_openvino_bf16_is_close_to_torch(student_checkpoint, frame, torch_depth, cache_dir):
+    estimator = DepthEstimator.from_checkpoint(
+        student_checkpoint, backend="openvino", dtype="bf16", cache_dir=cache_dir
+    )
+    assert_reduced_precision_close(estimator.estimate(*frame).depth, torch_depth)
+
+
+@pytest.mark.skipif(HAS_BF16, reason="this CPU has native bf16")
+def test_openvino_bf16_without_cpu_support_names_the_feature(student_checkpoint):
+    with pytest.raises(BackendUnavailableError, match="AVX512_BF16 or AMX"):
+        DepthEstimator.from_checkpoint(student_checkpoint, backend="openvino", dtype="bf16")
+
+
+def test_unsupported_precision_of_an_engine_is_refused(student_checkpoint):
+    with pytest.raises(ValueError, match="backend 'openvino' runs dtype"):
+        DepthEstimator.from_checkpoint(student_checkpoint, backend="openvino", dtype="fp16")
+
+
+def test_missing_openvino_names_the_package(student_checkpoint, monkeypatch):
+    monkeypatch.setitem(sys.modules, "openvino", None)  # what an absent package looks like
+    with pytest.raises(BackendUnavailableError, match="pip install openvino"):
+        DepthEstimator.from_checkpoint(student_checkpoint, backend="openvino")
+
+
+@pytest.mark.skipif(TENSORRT_MISSING is None, reason="TensorRT is installed and a GPU is present")
+def test_missing_tensorrt_names_the_package(student_checkpoint):
+    with pytest.raises(BackendUnavailableError, match="onnxruntime-gpu|CUDA GPU"):
+        DepthEstimator.from_checkpoint(student_checkpoint, backend="tensorrt")
+
+
+@pytest.mark.skipif(TENSORRT_MISSING is not None, reason=f"no TensorRT here: {TENSORRT_MISSING}")
+def test_tensorrt_fp16_is_close_to_torch(student_checkpoint, frame, torch_depth, tmp_path):
+    estimator = DepthEstimator.from_checkpoint(
+        student_checkpoint, backend="tensorrt", dtype="fp16", cache_dir=tmp_path
+    )
+    assert estimator.device.type == "cuda"
+    assert_reduced_precision_close(estimator.estimate(*frame).depth, torch_depth)
+    assert any(tmp_path.iterdir())  # the engine was cached
+
+
+def test_auto_picks_openvino_on_a_cpu(student_checkpoint, frame, torch_depth):
+    estimator = DepthEstimator.from_checkpoint(student_checkpoint, device="cpu")
+    assert estimator.backend == "openvino"
+    assert estimator.backend_reason == "fastest installed engine for cpu"
+    np.testing.assert_allclose(estimator.estimate(*frame).depth, torch_depth, atol=FP32_TOLERANCE_M)
+
+
+def test_auto_falls_back_to_torch_without_openvino(monkeypatch):
+    monkeypatch.setitem(sys.modules, "openvino", None)
+    choice = choose_backend("cpu")
+    assert choice.backend == "torch"
+    assert "pip install openvino" in choice.reason
+
+
+def test_auto_considers_only_the_listed_engines(student_checkpoint):
+    estimator = DepthEstimator.from_checkpoint(
+        student_checkpoint, device="cpu", consider=["torch", "tensorrt"]
+    )
+    assert estimator.backend == "torch"
+    assert "openvino: not considered" in estimator.backend_reason
+    with pytest.raises(BackendUnavailableError, match="found no engine"):
+        choose_backend("cpu", consider=["tensorrt"])
+    with pytest.raises(ValueError, match="auto considers only"):
+        choose_backend("cpu", consider=["tensorflow"])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_auto_picks_a_gpu_engine_on_a_gpu():
+    choice = choose_backend("cuda")
+    assert choice.backend == ("tensorrt" if TENSORRT_MISSING is None else "torch")
+    assert choice.device.type == "cuda"
