@@ -14,6 +14,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import rclpy
@@ -38,22 +39,19 @@ INT32_MAX = 2**31 - 1
 Spoil = Callable[[RosFrame], RosFrame]
 
 
-def _image(**fields) -> Spoil:
+def _changed(part: str, **fields) -> Spoil:
+    """Set fields of the frame's image or radar message."""
+
     def spoil(frame: RosFrame) -> RosFrame:
         for name, value in fields.items():
-            setattr(frame.image, name, value)
+            setattr(getattr(frame, part), name, value)
         return frame
 
     return spoil
 
 
-def _radar(**fields) -> Spoil:
-    def spoil(frame: RosFrame) -> RosFrame:
-        for name, value in fields.items():
-            setattr(frame.radar, name, value)
-        return frame
-
-    return spoil
+_image = partial(_changed, "image")
+_radar = partial(_changed, "radar")
 
 
 def _radar_data(cut: int = 0, extra: int = 0) -> Spoil:
