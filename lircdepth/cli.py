@@ -18,6 +18,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("lircdepth.training.cli", "train the teacher (CaFNet) or the student (LiRCDepth)"),
     "evaluate": ("lircdepth.training.evaluate_cli", "score a checkpoint at 50/70/80 m"),
     "export": ("lircdepth.inference.export_cli", "export a checkpoint to ONNX"),
+    "import-checkpoint": (
+        "lircdepth.models.import_cli",
+        "convert the authors' published LiRCDepth/CaFNet checkpoint to a project checkpoint",
+    ),
     "bench": ("lircdepth.bench_cli", "run the speed benchmarks"),
     "bag": ("lircdepth_ros.bag.cli", "nuScenes -> ROS 2 bags, replay, online scoring"),
     "demo": ("lircdepth.demo", "the end-to-end demo on the synthetic world"),

@@ -1,8 +1,7 @@
-"""Checkpoints: atomic saving, loading with clear errors, and strict-but-helpful state_dict loading."""
+"""Checkpoints: atomic saving, safe loading with clear errors, and all-or-nothing weight loading."""
 
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
 from pathlib import Path
@@ -11,8 +10,7 @@ import torch
 from torch import nn
 
 from .registry import build_model
-
-log = logging.getLogger(__name__)
+from .safe_load import safe_torch_load
 
 CHECKPOINT_KEYS = (
     "arch",
@@ -54,15 +52,18 @@ def save_checkpoint(path: str | os.PathLike, checkpoint: dict) -> Path:
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    """Read a checkpoint dict; a missing, corrupt or foreign file raises CheckpointError naming it."""
+    """Read a checkpoint dict safely (`weights_only`, see safe_load); a missing, corrupt or
+    foreign file raises CheckpointError naming it. Project files and the authors' published
+    files are both accepted here; `load_model` tells them apart."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=False)
+        checkpoint = safe_torch_load(path, map_location=map_location)
     except Exception as error:
         raise CheckpointError(
-            f"checkpoint {path} cannot be read (corrupt or not a torch file): {error}"
+            f"checkpoint {path} cannot be read safely (corrupt, not a torch file, or it needs "
+            f"code to unpickle): {error}"
         ) from error
     if not isinstance(checkpoint, dict) or "model" not in checkpoint:
         found = (
@@ -81,51 +82,64 @@ def strip_wrapper_prefix(state_dict: dict[str, torch.Tensor]) -> dict[str, torch
     return dict(state_dict)
 
 
-def load_state_dict_checked(
-    model: nn.Module, state_dict: dict[str, torch.Tensor]
-) -> tuple[list[str], list[str]]:
-    """Load weights, logging missing/unexpected keys; any shape mismatch raises (never skipped).
+def _listed(names: list[str], limit: int = 10) -> str:
+    more = f", ... and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
 
-    Returns (missing_keys, unexpected_keys) so callers can decide to be strict.
-    """
-    state_dict = strip_wrapper_prefix(state_dict)
+
+def state_dict_problems(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> list[str]:
+    """Every way `state_dict` fails to fill `model` exactly: missing, unexpected, wrong shape."""
     expected = model.state_dict()
+    missing = [key for key in expected if key not in state_dict]
+    unexpected = [key for key in state_dict if key not in expected]
     mismatched = [
-        f"{key}: checkpoint {tuple(value.shape)} vs model {tuple(expected[key].shape)}"
+        f"{key}: checkpoint {tuple(value.shape)} vs network {tuple(expected[key].shape)}"
         for key, value in state_dict.items()
         if key in expected and value.shape != expected[key].shape
     ]
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} weight(s) missing: {_listed(missing)}")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected weight(s): {_listed(unexpected)}")
     if mismatched:
-        raise ValueError(
-            f"{len(mismatched)} weight shape mismatch(es): " + "; ".join(mismatched[:10])
+        problems.append(f"{len(mismatched)} shape mismatch(es): {_listed(mismatched)}")
+    return problems
+
+
+def load_state_dict_strict(
+    model: nn.Module, state_dict: dict[str, torch.Tensor], source: str = "checkpoint"
+) -> None:
+    """Load every weight or none: any missing, unexpected or mis-shaped key raises
+    CheckpointError naming it (and `source`) before the model is touched, so no network
+    is ever left half-loaded. A DataParallel `module.` prefix is dropped first."""
+    state_dict = strip_wrapper_prefix(state_dict)
+    problems = state_dict_problems(model, state_dict)
+    if problems:
+        raise CheckpointError(
+            f"{source} does not fit the {type(model).__name__} network: " + "; ".join(problems)
         )
-    result = model.load_state_dict(state_dict, strict=False)
-    if result.missing_keys:
-        log.warning(
-            "%d weights missing from the checkpoint (left as initialised): %s",
-            len(result.missing_keys),
-            result.missing_keys[:10],
-        )
-    if result.unexpected_keys:
-        log.warning(
-            "%d unexpected weights ignored: %s",
-            len(result.unexpected_keys),
-            result.unexpected_keys[:10],
-        )
-    return list(result.missing_keys), list(result.unexpected_keys)
+    model.load_state_dict(state_dict, strict=True)
 
 
 def load_model(
     path_or_checkpoint: str | os.PathLike | dict, device: str | torch.device = "cpu"
 ) -> tuple[nn.Module, dict]:
-    """Rebuild the network from `arch` + `model_config`, load its weights, eval mode, on `device`."""
-    checkpoint = (
-        path_or_checkpoint
-        if isinstance(path_or_checkpoint, dict)
-        else load_checkpoint(path_or_checkpoint)
-    )
+    """Rebuild the network from `arch` + `model_config`, load all its weights, eval mode, on
+    `device`. Takes a project checkpoint or one of the authors' published files (converted
+    on the fly, see published.py); returns the network and the project-format checkpoint."""
+    from .published import convert_published, is_published_checkpoint
+
+    is_path = not isinstance(path_or_checkpoint, dict)
+    checkpoint = load_checkpoint(path_or_checkpoint) if is_path else path_or_checkpoint
+    source = f"checkpoint {path_or_checkpoint}" if is_path else "checkpoint"
+    if "arch" not in checkpoint and is_published_checkpoint(checkpoint):
+        checkpoint = convert_published(checkpoint, source=path_or_checkpoint if is_path else None)
     if "arch" not in checkpoint:
-        raise CheckpointError("checkpoint has no 'arch' entry: cannot tell which network to build")
+        raise CheckpointError(
+            f"{source} has no 'arch' entry and is not a published LiRCDepth/CaFNet file: "
+            "cannot tell which network to build"
+        )
     model = build_model(checkpoint["arch"], **(checkpoint.get("model_config") or {}))
-    load_state_dict_checked(model, checkpoint["model"])
+    load_state_dict_strict(model, checkpoint["model"], source)
     return model.to(device).eval(), checkpoint

@@ -152,7 +152,14 @@ class Trainer:
             )
         from lircdepth.models.checkpoint import load_model
 
-        teacher, _ = load_model(path, self.device)
+        # A project CaFNet checkpoint or the authors' published CaFNet file (load_model
+        # recognises and maps it); any other network is refused before training starts.
+        teacher, meta = load_model(path, self.device)
+        if meta.get("arch") != "cafnet":
+            raise TrainingSetupError(
+                f"--teacher_checkpoint {path} holds a {meta.get('arch')!r} network; the teacher "
+                "must be a CaFNet checkpoint (arch 'cafnet', or the published CaFNet file)"
+            )
         teacher.eval().requires_grad_(False)
         return teacher
 
@@ -212,19 +219,23 @@ class Trainer:
         distributed.barrier(self.context)
 
     def _resume(self) -> None:
-        from lircdepth.models.checkpoint import load_checkpoint, load_state_dict_checked
+        from lircdepth.models.checkpoint import (
+            CheckpointError,
+            load_checkpoint,
+            load_state_dict_strict,
+        )
 
         state = load_checkpoint(self.last_path, map_location="cpu")
         if state.get("arch") != self.arch:
             raise TrainingSetupError(
                 f"{self.last_path} holds a {state.get('arch')!r} network, this run trains {self.arch!r}"
             )
-        missing, unexpected = load_state_dict_checked(self.model, state["model"])
-        if missing or unexpected:
+        try:
+            load_state_dict_strict(self.model, state["model"], str(self.last_path))
+        except CheckpointError as error:
             raise TrainingSetupError(
-                f"{self.last_path} does not match this network (missing {missing[:5]}, "
-                f"unexpected {unexpected[:5]}): use another --model_name or --no-resume"
-            )
+                f"{error}: use another --model_name or --no-resume"
+            ) from error
         try:
             self.optimizer.load_state_dict(state["optimizer"])
         except ValueError as error:

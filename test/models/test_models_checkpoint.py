@@ -1,8 +1,6 @@
-"""Checkpoints: atomic save, clear errors, DataParallel prefixes, key and shape checks."""
+"""Checkpoints: atomic save, clear errors, DataParallel prefixes, all-or-nothing weight loading."""
 
 from __future__ import annotations
-
-import logging
 
 import pytest
 import torch
@@ -12,7 +10,7 @@ from lircdepth.models.checkpoint import (
     CheckpointError,
     load_checkpoint,
     load_model,
-    load_state_dict_checked,
+    load_state_dict_strict,
     save_checkpoint,
     strip_wrapper_prefix,
 )
@@ -59,15 +57,24 @@ def test_dataparallel_prefix_is_stripped(student):
     assert _same_weights(model, student)
 
 
-def test_missing_and_unexpected_keys_are_reported(student, caplog):
+def test_missing_and_unexpected_keys_are_refused_by_name(student):
     state = dict(student.state_dict())
     state.pop("decoder.depth_head.weight")
     state["decoder.extra.weight"] = torch.zeros(1)
     target = build_model("lircdepth")
-    with caplog.at_level(logging.WARNING):
-        missing, unexpected = load_state_dict_checked(target, state)
-    assert missing == ["decoder.depth_head.weight"] and unexpected == ["decoder.extra.weight"]
-    assert "decoder.depth_head.weight" in caplog.text and "decoder.extra.weight" in caplog.text
+    before = target.decoder.refine[0].weight.clone()
+    with pytest.raises(CheckpointError) as raised:
+        load_state_dict_strict(target, state, "ckpt.pt")
+    message = str(raised.value)
+    assert "ckpt.pt" in message and "1 weight(s) missing: decoder.depth_head.weight" in message
+    assert "1 unexpected weight(s): decoder.extra.weight" in message
+    assert torch.equal(target.decoder.refine[0].weight, before)  # nothing half-loaded
+
+
+def test_load_model_refuses_an_incomplete_checkpoint(student):
+    state = {k: v for k, v in student.state_dict().items() if not k.startswith("radar_encoder.")}
+    with pytest.raises(CheckpointError, match=r"\d+ weight\(s\) missing: radar_encoder\.stem"):
+        load_model({"arch": "lircdepth", "model_config": {"max_depth": 80.0}, "model": state})
 
 
 def test_shape_mismatch_is_refused(student):
@@ -75,8 +82,8 @@ def test_shape_mismatch_is_refused(student):
     state["decoder.depth_head.weight"] = torch.zeros(2, 32, 3, 3)
     target = build_model("lircdepth")
     before = target.decoder.depth_head.weight.clone()
-    with pytest.raises(ValueError, match="decoder.depth_head.weight"):
-        load_state_dict_checked(target, state)
+    with pytest.raises(CheckpointError, match="decoder.depth_head.weight"):
+        load_state_dict_strict(target, state)
     assert torch.equal(target.decoder.depth_head.weight, before)
 
 
