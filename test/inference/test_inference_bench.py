@@ -1,58 +1,70 @@
-"""The inference benchmark and the `lircdepth bench` dispatcher."""
+"""The inference benchmark (interleaved workers, comparisons, table) and `lircdepth bench`."""
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
+
 from lircdepth.bench_cli import BENCHMARKS, find_benchmark
 from lircdepth.cli import main as lircdepth_main
-from lircdepth.inference.benchmark import format_tables
+from lircdepth.inference.benchmark import add_comparisons, format_tables
+
+SIZE = (896, 1600)
 
 
-def row(network: str, total: float) -> dict:
+def row(engine: str, dtype: str, total: float, depth_file, network: str = "student") -> dict:
     return {
         "network": network,
-        "engine": "torch[cpu]",
-        "dtype": "fp32",
-        "size": [896, 1600],
+        "engine": engine,
+        "dtype": dtype,
+        "size": list(SIZE),
         "peak_mb": 900.0,
         "total": total,
         "cpu": 2 * total,
         "preprocess": 0.01,
         "model": total - 0.02,
         "postprocess": 0.01,
+        "depth_file": str(depth_file),
     }
 
 
-def test_table_has_stage_split_and_speedup():
-    table = format_tables([row("student", 1.0), row("teacher", 5.0)])
-    assert "5.00x" in table
-    assert "1000.0" in table and "1.00" in table  # median ms and FPS of the student
-    assert "2.0%" in table  # (pre + post) / model of the student
-
-
-def test_bench_inference_runs_end_to_end(tmp_path, capsys):
-    out = tmp_path / "rows.json"
-    args = [
-        "bench",
-        "inference",
-        "--models",
-        "student",
-        "--backends",
-        "torch",
-        "--sizes",
-        "64x96",
-        "--repeats",
-        "1",
-        "--warmup",
-        "0",
-        "--threads",
-        "1",
-        "--json",
-        str(out),
+def test_table_has_speedups_gflops_and_accuracy_cost(tmp_path):
+    depth = np.full((8, 8), 20.0, dtype=np.float32)
+    np.save(tmp_path / "torch.npy", depth)
+    np.save(tmp_path / "int8.npy", depth + 0.5)
+    rows = [
+        row("reference", "fp32", 4.0, tmp_path / "torch.npy"),
+        row("torch", "fp32", 1.0, tmp_path / "torch.npy"),
+        row("openvino", "int8", 0.25, tmp_path / "int8.npy"),
+        {"network": "student", "engine": "openvino", "dtype": "bf16", "size": list(SIZE)}
+        | {"unavailable": "openvino bf16 needs a CPU with native bfloat16"},
+        row("torch", "fp32", 5.0, tmp_path / "torch.npy", network="teacher"),
     ]
-    assert lircdepth_main(args) == 0
+    add_comparisons(rows, {("student", SIZE): 200.0, ("teacher", SIZE): 1000.0})
+    int8 = rows[2]
+    assert int8["vs_default"] == 4.0 and int8["vs_reference"] == 16.0
+    assert int8["gflops_per_s"] == 800.0 and int8["diff_p99_m"] == 0.5
+    table = format_tables(rows)
+    assert "4.00x" in table and "16.00x" in table and "800" in table and "0.5000" in table
+    assert "unavailable: openvino bf16 needs" in table
+    assert "5.00x" in table  # student over teacher, torch fp32
+
+
+def test_bench_inference_runs_engines_side_by_side(tmp_path, capsys):
+    out = tmp_path / "rows.json"
+    args = ["bench", "inference", "--engines", "torch:fp32", "openvino:fp32", "openvino:bf16"]
+    args += ["--sizes", "64x96", "--repeats", "2", "--warmup", "0", "--threads", "1"]
+    assert lircdepth_main([*args, "--json", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "student  torch[cpu]" in printed and "64x96" in printed
-    assert out.read_text().count('"network"') == 1
+    assert "student  torch" in printed and "64x96" in printed
+    rows = {(r["engine"], r["dtype"]): r for r in json.loads(out.read_text())}
+    assert len(rows) == 3
+    openvino = rows[("openvino", "fp32")]
+    assert openvino["vs_default"] > 0 and openvino["gflops_per_s"] > 0
+    assert openvino["diff_max_m"] <= 1e-3  # fp32 engines agree
+    bf16 = rows[("openvino", "bf16")]
+    assert "total" in bf16 or "AVX512_BF16" in bf16["unavailable"]
 
 
 def test_every_benchmark_is_found():

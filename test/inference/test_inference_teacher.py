@@ -33,7 +33,7 @@ def test_teacher_uncertainty_is_one_minus_confidence(teacher_checkpoint):
             rng.normal(size=(40, 3)),
         ]
     )
-    estimator = DepthEstimator.from_checkpoint(teacher_checkpoint, device="cpu")
+    estimator = DepthEstimator.from_checkpoint(teacher_checkpoint, device="cpu", backend="torch")
     result = estimator.estimate(image, points)
     assert result.depth.shape == result.uncertainty.shape == (70, 96)
     assert result.uncertainty.dtype == np.float32
