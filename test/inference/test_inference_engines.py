@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from lircdepth.inference import BackendUnavailableError, DepthEstimator
+from lircdepth.inference.benchmark import synthetic_frame
 from lircdepth.inference.selection import choose_backend
 from lircdepth.inference.tensorrt_backend import tensorrt_unavailable_reason
 
@@ -30,23 +31,9 @@ HAS_BF16 = "BF16" in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILIT
 TENSORRT_MISSING = tensorrt_unavailable_reason()
 
 
-def make_frame(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    image = rng.integers(0, 256, (HEIGHT, WIDTH, 3), dtype=np.uint8)
-    points = np.column_stack(
-        [
-            rng.uniform(0, WIDTH, 60),
-            rng.uniform(0, HEIGHT, 60),
-            rng.uniform(0.5, 60, 60),
-            rng.normal(size=(60, 3)),
-        ]
-    )
-    return image, points
-
-
 @pytest.fixture(scope="module")
 def frame() -> tuple[np.ndarray, np.ndarray]:
-    return make_frame()
+    return synthetic_frame(HEIGHT, WIDTH, seed=1)
 
 
 @pytest.fixture(scope="module")
