@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+from lircdepth.errors import EXIT_CODES_HELP, EXIT_INTERRUPTED, run_command
 
 # name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -34,6 +37,12 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
         prog="lircdepth",
         description="LiRCDepth: radar-camera depth estimation (data, training, "
         "evaluation, export, ROS 2 bag tools).",
+        epilog=EXIT_CODES_HELP,
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="print the full traceback of an error (also LIRCDEPTH_DEBUG=1)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = next((a for a in argv if not a.startswith("-")), None)
@@ -53,7 +62,18 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     return parser
 
 
+def command_name(args: argparse.Namespace) -> str:
+    """'train', 'bag play', ...: the name the one-line error message starts with."""
+    action = getattr(args, "bag_command", None)
+    return f"{args.command} {action}" if action else args.command
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Parse, run the subcommand, and map every failure to one line and an exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(argv).parse_args(argv)
-    return int(args._run(args) or 0)
+    try:
+        args = build_parser(argv).parse_args(argv)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    debug = args.debug or os.environ.get("LIRCDEPTH_DEBUG", "") not in ("", "0")
+    return run_command(command_name(args), lambda: args._run(args), debug=debug)

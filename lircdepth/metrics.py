@@ -15,11 +15,12 @@ The training loop, `lircdepth evaluate` and the online ROS evaluator all use thi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from lircdepth.atomic import write_json_atomic
 
 MIN_DEPTH = 1e-3
 DEFAULT_CAPS: tuple[float, ...] = (50.0, 70.0, 80.0)
@@ -190,7 +191,6 @@ def _format_value(name: str, value: float) -> str:
 
 
 def write_json(results: dict, path: str | Path) -> None:
-    """Write results (plus whatever context the caller added) as indented JSON."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
+    """Write results as strict, indented JSON, atomically: a metric without images is
+    null (its cap's `num_images` says 0), never NaN, which strict parsers refuse."""
+    write_json_atomic(path, results)

@@ -80,7 +80,27 @@ class RadarCameraDataset(Dataset):
         }
         for name in DEPTH_MAPS:
             sample[name] = storage.load_depth_png(self._path(record[name]))
+        self._check_sizes(record, sample)
         return sample
+
+    def _check_sizes(self, record: dict, sample: dict[str, np.ndarray]) -> None:
+        """Every map must have the size the index records, or crops and batches go wrong far
+        from the cause; name the file that differs."""
+        wanted = (record["height"], record["width"])
+        for name in ("image", "assoc_label", *DEPTH_MAPS):
+            found = sample[name].shape[:2]
+            if found != wanted:
+                raise storage.StorageError(
+                    f"{self._path(record[name])} is {found[1]}x{found[0]}, the index says "
+                    f"{wanted[1]}x{wanted[0]} (file replaced or damaged after prepare?)"
+                )
+        if self.mode == "train" and (
+            wanted[0] < self.crop_size[0] or wanted[1] < self.crop_size[1]
+        ):
+            raise storage.StorageError(
+                f"{self._path(record['image'])} is {wanted[1]}x{wanted[0]}, smaller than the "
+                f"training crop {self.crop_size[1]}x{self.crop_size[0]} (--input_width/--input_height)"
+            )
 
     def _window(self, height: int, width: int) -> augment.Window:
         if self.mode == "train":

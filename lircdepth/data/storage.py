@@ -7,34 +7,21 @@ arrays are .npy; each split's index is JSON Lines (one sample per line).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from io import BytesIO
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from lircdepth.atomic import write_atomic
+from lircdepth.errors import JobError
+
 DEPTH_SCALE = 256.0
 MAX_STORED_DEPTH = np.iinfo(np.uint16).max / DEPTH_SCALE
 
 
-class StorageError(RuntimeError):
+class StorageError(JobError, RuntimeError):
     """A derived-dataset file is missing or unreadable; the message names it."""
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes to a temp file in the same folder, then rename over `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _encode_png(path: Path, image: np.ndarray) -> bytes:

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lircdepth.atomic import write_atomic
+from lircdepth.errors import JobError
 from lircdepth.inference.backends import INPUT_NAMES, OUTPUT_NAMES, OnnxRuntimeBackend
 from lircdepth.inference.network import LoadedNetwork
 
@@ -114,7 +116,7 @@ def export_onnx(
 ) -> list[ExportCheck]:
     """Export, verify numerically (at two sizes when dynamic), then write `out` atomically.
 
-    Raises ValueError, and writes nothing, when ONNX Runtime and PyTorch disagree by
+    Raises JobError, and writes nothing, when ONNX Runtime and PyTorch disagree by
     more than `tolerance` metres.
     """
     model = export_to_bytes(loaded, fixed_size, fixed_batch, opset)
@@ -122,12 +124,8 @@ def export_onnx(
     checks = [check_against_torch(loaded, model, size, fixed_batch or 1) for size in sizes]
     worst = max(max(check.max_abs_diff.values()) for check in checks)
     if worst > tolerance:
-        raise ValueError(
+        raise JobError(
             f"ONNX model differs from PyTorch by {worst:.3g} (tolerance {tolerance}): {checks}"
         )
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    partial.write_bytes(model)
-    partial.replace(out)
+    write_atomic(out, model)
     return checks

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lircdepth.argtypes import positive_float, positive_int
+from lircdepth.errors import UsageError
 from lircdepth.inference.export import DEFAULT_OPSET, DEFAULT_TOLERANCE_M, export_onnx
 from lircdepth.inference.network import load_network
 from lircdepth.inference.preprocess import plan_layout
@@ -21,13 +23,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fixed-size",
         nargs=2,
-        type=int,
+        type=positive_int,
         metavar=("H", "W"),
         help="fix the camera image size (the model gets the network size, e.g. 900 1600 -> 896 x 1600); "
         "default: dynamic height and width",
     )
     parser.add_argument(
-        "--fixed-batch", type=int, metavar="B", help="fix the batch size (default: dynamic)"
+        "--fixed-batch",
+        type=positive_int,
+        metavar="B",
+        help="fix the batch size (default: dynamic)",
     )
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset version")
     parser.add_argument(
@@ -37,16 +42,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--tolerance",
-        type=float,
+        type=positive_float,
         default=DEFAULT_TOLERANCE_M,
         help="largest allowed ONNX vs PyTorch difference (m)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.checkpoint.is_file():
+        raise UsageError(f"--checkpoint {args.checkpoint} does not exist")
     fixed_size = None
     if args.fixed_size:
-        layout = plan_layout(*args.fixed_size)
+        try:
+            layout = plan_layout(*args.fixed_size)
+        except ValueError as error:
+            raise UsageError(f"--fixed-size: {error}") from error
         fixed_size = (layout.network_height, layout.network_width)
     loaded = load_network(args.checkpoint, fast=not args.reference)
     checks = export_onnx(loaded, args.out, fixed_size, args.fixed_batch, args.opset, args.tolerance)

@@ -6,6 +6,8 @@ import importlib
 
 from torch import nn
 
+from lircdepth.errors import BadValueError
+
 # arch -> (module, class); imported on demand so a missing network breaks only its own name.
 ARCHITECTURES: dict[str, tuple[str, str]] = {
     "lircdepth": ("lircdepth.models.student", "LiRCDepth"),
@@ -16,10 +18,10 @@ ARCHITECTURES: dict[str, tuple[str, str]] = {
 def build_model(arch: str, **model_config) -> nn.Module:
     """`build_model("lircdepth", max_depth=100.0)`; unknown names and options raise clearly."""
     if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown model arch {arch!r}; expected one of {sorted(ARCHITECTURES)}")
+        raise BadValueError(f"unknown model arch {arch!r}; expected one of {sorted(ARCHITECTURES)}")
     module_name, class_name = ARCHITECTURES[arch]
     model_class = getattr(importlib.import_module(module_name), class_name)
     try:
         return model_class(**model_config)
     except TypeError as error:
-        raise ValueError(f"bad model_config for {arch!r}: {error}") from error
+        raise BadValueError(f"bad model_config for {arch!r}: {error}") from error

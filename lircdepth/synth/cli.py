@@ -12,6 +12,7 @@ from pathlib import Path
 
 from nuscenes.nuscenes import NuScenes
 
+from lircdepth.errors import UsageError
 from lircdepth.synth.config import SynthConfig
 from lircdepth.synth.generate import generate
 from lircdepth.synth.preview import render_preview
@@ -59,8 +60,7 @@ def run(args: argparse.Namespace) -> int:
             camera_sweeps=args.camera_sweeps,
         )
     except ValueError as error:
-        print(f"lircdepth synth: {error}")
-        return 2
+        raise UsageError(str(error)) from error
     start = time.perf_counter()
     root = generate(args.out, config, workers=max(args.workers, 1))
     seconds = time.perf_counter() - start

@@ -8,8 +8,8 @@ the run is distributed (DDP); without a launcher it is one process.
 from __future__ import annotations
 
 import argparse
-import sys
 
+from lircdepth.errors import UsageError
 from lircdepth.training.options import (
     MODES,
     TrainingSetupError,
@@ -19,6 +19,7 @@ from lircdepth.training.options import (
 )
 
 POSITIONALS = ("mode", "args_file")
+GLOBAL_FLAGS = ("command", "debug")  # flags of `lircdepth` itself, not training options
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,25 +36,18 @@ def options_from_args(args: argparse.Namespace) -> argparse.Namespace:
     overrides = {
         k: v for k, v in vars(args).items() if k not in POSITIONALS and not k.startswith("_")
     }
-    overrides.pop("command", None)
-    return resolve_options(args.mode, args.args_file, overrides)
+    for name in GLOBAL_FLAGS:
+        overrides.pop(name, None)
+    try:
+        return resolve_options(args.mode, args.args_file, overrides)
+    except TrainingSetupError:
+        raise
+    except (ValueError, FileNotFoundError) as error:
+        raise UsageError(str(error)) from error
 
 
 def run(args: argparse.Namespace) -> int:
-    from lircdepth.models.checkpoint import CheckpointError
-    from lircdepth.training.trainer import TrainingDiverged, train
+    from lircdepth.training.trainer import train
 
-    try:
-        options = options_from_args(args)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"lircdepth train: {error}", file=sys.stderr)
-        return 2
-    try:
-        train(options)
-    except (TrainingSetupError, CheckpointError, FileNotFoundError) as error:
-        print(f"lircdepth train: {error}", file=sys.stderr)
-        return 2
-    except TrainingDiverged as error:
-        print(f"lircdepth train: {error}", file=sys.stderr)
-        return 3
+    train(options_from_args(args))
     return 0

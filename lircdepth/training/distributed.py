@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from lircdepth.errors import UsageError
+
 
 @dataclass(frozen=True)
 class DistributedContext:
@@ -36,11 +38,14 @@ def resolve_device(option: str, local_rank: int = 0) -> torch.device:
         option = "cuda" if torch.cuda.is_available() else "cpu"
     if option == "cuda":
         if not torch.cuda.is_available():
-            raise RuntimeError("--device cuda was asked for but torch sees no CUDA device")
+            raise UsageError(
+                "--device cuda was asked for but torch sees no CUDA device",
+                hint="use --device cpu or --device auto",
+            )
         return torch.device("cuda", local_rank % torch.cuda.device_count())
     if option == "cpu":
         return torch.device("cpu")
-    raise ValueError(f"--device must be auto, cpu or cuda, got {option!r}")
+    raise UsageError(f"--device must be auto, cpu or cuda, got {option!r}")
 
 
 def init_distributed(device_option: str) -> DistributedContext:

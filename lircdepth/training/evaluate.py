@@ -12,7 +12,9 @@ from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader
+from tqdm import tqdm
 
+from lircdepth.errors import UsageError
 from lircdepth.metrics import DEFAULT_CAPS, DepthMetricsAccumulator
 from lircdepth.training.visualize import colorize, depth_panel, error_map, save_png
 
@@ -24,9 +26,9 @@ def autocast(device: torch.device, amp: str):
     if amp == "none":
         return contextlib.nullcontext()
     if amp not in AMP_DTYPES:
-        raise ValueError(f"--amp must be none, bf16 or fp16, got {amp!r}")
+        raise UsageError(f"--amp must be none, bf16 or fp16, got {amp!r}")
     if amp == "fp16" and device.type != "cuda":
-        raise ValueError("--amp fp16 needs a CUDA device (use bf16 or none on CPU)")
+        raise UsageError("--amp fp16 needs a CUDA device (use bf16 or none on CPU)")
     return torch.autocast(device_type=device.type, dtype=AMP_DTYPES[amp])
 
 
@@ -39,6 +41,7 @@ def evaluate_model(
     amp: str = "none",
     png_dir: str | Path | None = None,
     max_depth: float = 80.0,
+    progress: bool = False,
 ) -> tuple[dict, dict | None]:
     """(metrics per cap, the first image's tensors for a panel) over `loader`.
 
@@ -52,7 +55,7 @@ def evaluate_model(
     if png_dir is not None:
         Path(png_dir).mkdir(parents=True, exist_ok=True)
     try:
-        for batch in loader:
+        for batch in tqdm(loader, desc="evaluate", unit="batch", disable=not progress):
             image, radar = batch["image"].to(device), batch["radar"].to(device)
             with autocast(device, amp):
                 depth = model(image, radar).depth.float()
@@ -93,6 +96,7 @@ def evaluate_checkpoint(
     png_dir: str | Path | None = None,
     workers: int = 0,
     max_images: int = 0,
+    progress: bool = False,
 ) -> dict:
     """Load any checkpoint (teacher or student) and score it on `split` of `data_path`."""
     from lircdepth.data import RadarCameraDataset
@@ -106,7 +110,14 @@ def evaluate_checkpoint(
     loader = build_eval_loader(dataset, workers, max_images)
     max_depth = float(getattr(model, "max_depth", max(caps)))
     metrics, _ = evaluate_model(
-        model, loader, torch_device, caps, amp, png_dir, max_depth=min(max_depth, max(caps))
+        model,
+        loader,
+        torch_device,
+        caps,
+        amp,
+        png_dir,
+        max_depth=min(max_depth, max(caps)),
+        progress=progress,
     )
     return {
         "checkpoint": str(checkpoint),

@@ -8,9 +8,11 @@ optionally writes the same as JSON / Markdown files and colourised PNGs per imag
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from lircdepth.argtypes import non_negative_int, positive_float
+from lircdepth.atomic import write_text_atomic
+from lircdepth.errors import UsageError
 from lircdepth.metrics import DEFAULT_CAPS, format_markdown, write_json
 
 
@@ -25,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--split", default="test", help="index/<split>.txt to score (default: test)"
     )
     parser.add_argument(
-        "--caps", type=float, nargs="+", default=list(DEFAULT_CAPS), help="caps in metres"
+        "--caps", type=positive_float, nargs="+", default=list(DEFAULT_CAPS), help="caps in metres"
     )
     parser.add_argument("--json", type=Path, default=None, help="write the results as JSON here")
     parser.add_argument("--markdown", type=Path, default=None, help="write the Markdown table here")
@@ -34,18 +36,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--amp", choices=("none", "bf16", "fp16"), default="none")
-    parser.add_argument("--workers", type=int, default=0, help="data-loading processes")
     parser.add_argument(
-        "--max-images", type=int, default=0, help="score only the first N images (0: all)"
+        "--workers", type=non_negative_int, default=0, help="data-loading processes"
     )
+    parser.add_argument(
+        "--max-images",
+        type=non_negative_int,
+        default=0,
+        help="score only the first N images (0: all)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
     from lircdepth.training.evaluate import evaluate_checkpoint
 
     if not Path(args.checkpoint).is_file():
-        print(f"lircdepth evaluate: checkpoint not found: {args.checkpoint}", file=sys.stderr)
-        return 2
+        raise UsageError(f"checkpoint not found: {args.checkpoint}")
     report = evaluate_checkpoint(
         args.checkpoint,
         args.data,
@@ -56,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         png_dir=args.save_png,
         workers=args.workers,
         max_images=args.max_images,
+        progress=not args.no_progress,
     )
     title = f"{report['arch']} step {report['global_step']} on {args.split} ({Path(args.checkpoint).name})"
     table = format_markdown(report["metrics"], title=title)
@@ -63,6 +71,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         write_json(report, args.json)
     if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(table)
+        write_text_atomic(args.markdown, table)
     return 0

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from rosbags.interfaces import (
 from rosbags.rosbag2 import StoragePlugin, Writer
 from tqdm import tqdm
 
+from lircdepth.errors import BadValueError, ExistingPathError, MissingPathError, UnknownNameError
 from lircdepth_ros.bag import messages as m
 from lircdepth_ros.bag.scene_stream import StreamItem, find_scene, scene_channels, scene_stream
 
@@ -213,34 +215,46 @@ def convert_scene(
     radars: Sequence[str] = DEFAULT_RADARS,
     storage: str = "mcap",
     radar_all_points: bool = False,
+    overwrite: bool = False,
 ) -> Path:
-    """Write one scene as a ROS 2 bag directory at `out_path` (which must not exist)."""
+    """Write one scene as a ROS 2 bag directory at `out_path` (replaced only if `overwrite`)."""
     if storage not in STORAGES:
-        raise ValueError(f"unknown bag storage {storage!r}; choose one of {sorted(STORAGES)}")
+        raise BadValueError(f"unknown bag storage {storage!r}; choose one of {sorted(STORAGES)}")
     scene = find_scene(nusc, scene_name)
     available = scene_channels(nusc, scene)
     channels = [*cameras, *radars, LIDAR_CHANNEL]
     missing = [c for c in channels if c not in available]
     if missing:
-        raise KeyError(
+        raise UnknownNameError(
             f"scene {scene['name']} has no channel(s) {missing} (channels: {', '.join(available)})"
         )
-    if out_path.exists():
-        raise FileExistsError(f"bag {out_path} exists already; remove it or choose another --out")
-    writer = Writer(out_path, version=BAG_FORMAT_VERSION, storage_plugin=STORAGES[storage])
-    writer.set_custom_data("nuscenes.scene", scene["name"])
-    writer.set_custom_data("nuscenes.version", nusc.version)
-    writer.set_custom_data(KEYFRAMES_KEY, json.dumps(keyframe_table(nusc, scene, channels)))
+    if out_path.exists() and not overwrite:
+        raise ExistingPathError(
+            f"bag {out_path} exists already",
+            hint="remove it, choose another --out, or pass --overwrite",
+        )
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    # Written under a temp folder, moved into place whole: a bag is never half there.
+    staging = Path(
+        tempfile.mkdtemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
+    )
+    written = staging / out_path.name
     try:
+        writer = Writer(written, version=BAG_FORMAT_VERSION, storage_plugin=STORAGES[storage])
+        writer.set_custom_data("nuscenes.scene", scene["name"])
+        writer.set_custom_data("nuscenes.version", nusc.version)
+        writer.set_custom_data(KEYFRAMES_KEY, json.dumps(keyframe_table(nusc, scene, channels)))
         with writer:
             scene_writer = SceneBagWriter(nusc, writer, cameras, radars, radar_all_points)
             scene_writer.write_static_transforms(scene)
             items = scene_stream(nusc, scene, channels)
             for item in tqdm(items, desc=scene["name"], unit="msg", leave=False):
                 scene_writer.write_item(item)
-    except BaseException:
-        shutil.rmtree(out_path, ignore_errors=True)  # never leave a half-written bag behind
-        raise
+        if out_path.exists():
+            shutil.rmtree(out_path)
+        written.rename(out_path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return out_path
 
 
@@ -253,13 +267,14 @@ def convert_scenes(
     cameras: Sequence[str] = DEFAULT_CAMERAS,
     radars: Sequence[str] = DEFAULT_RADARS,
     radar_all_points: bool = False,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Convert scenes (names or tokens; all when None) to `out_dir/<scene name>/` bags."""
     from nuscenes.nuscenes import NuScenes
 
     dataroot = Path(dataroot)
     if not (dataroot / version).is_dir():
-        raise FileNotFoundError(
+        raise MissingPathError(
             f"no nuScenes tables at {dataroot / version} (check --dataroot and --version)"
         )
     nusc = NuScenes(version=version, dataroot=str(dataroot), verbose=False)
@@ -275,6 +290,7 @@ def convert_scenes(
             radars,
             storage,
             radar_all_points,
+            overwrite,
         )
         for name in tqdm(names, desc="scenes", unit="scene")
     ]

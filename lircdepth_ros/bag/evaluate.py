@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lircdepth.atomic import write_text_atomic
+from lircdepth.errors import JobError
 from lircdepth.metrics import DEFAULT_CAPS, format_markdown, write_json
 from lircdepth_ros.bag import messages as m
 from lircdepth_ros.bag.ground_truth import BagGroundTruth
@@ -65,19 +67,30 @@ def evaluate_bag(
     ready_file: str | Path | None = None,
     json_path: str | Path | None = None,
     markdown_path: str | Path | None = None,
+    node_timeout: float = 120.0,
 ) -> dict:
     """Listen to `depth_topic` and score what arrives; returns (and optionally writes) results.
 
     ready_file: touched once the depth subscription is matched with a publisher, so a
-    script can start the player only when no output can be missed.
+    script can start the player only when no output can be missed. Raises JobError, and
+    writes nothing, when no node publishes `depth_topic` within `node_timeout` seconds or
+    when no frame could be scored.
     """
     scorer = FrameScorer(BagGroundTruth(bag, camera=camera, frames=frames), caps)
     start = time.monotonic()
     with ros_node("lircdepth_bag_evaluator", domain_id) as (node, executor):
         listener = DepthListener(node, depth_topic, scorer)
+
+        def matched() -> bool:
+            return listener.subscription.get_publisher_count() > 0
+
+        if not spin_until(executor, matched, min(node_timeout, timeout)):
+            raise JobError(
+                f"no node publishes {depth_topic} after {node_timeout:.0f} s (--node-timeout)",
+                hint="start lircdepth_node (or check --depth-topic)",
+            )
         if ready_file is not None:
-            spin_until(executor, lambda: listener.subscription.get_publisher_count() > 0, timeout)
-            Path(ready_file).write_text("ready\n")
+            write_text_atomic(ready_file, "ready\n")
 
         def finished() -> bool:
             idle = listener.last_scored and time.monotonic() - listener.last_scored > idle_timeout
@@ -88,6 +101,11 @@ def evaluate_bag(
     results.update(
         depth_topic=depth_topic, camera=camera, frames=frames, errors=listener.errors[:20]
     )
+    if not results["frames_scored"]:
+        raise JobError(
+            f"no depth image on {depth_topic} could be scored against {bag} "
+            f"({results['frames_expected']} frames expected, {len(listener.errors)} malformed)"
+        )
     if results["frames_missing"]:
         LOG.warning(
             "%d of %d frames got no depth",
@@ -109,6 +127,4 @@ def write_results(
     if json_path is not None:
         write_json(results, json_path)
     if markdown_path is not None:
-        path = Path(markdown_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(results_markdown(results))
+        write_text_atomic(markdown_path, results_markdown(results))

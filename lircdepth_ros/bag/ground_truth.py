@@ -17,6 +17,7 @@ import numpy as np
 import yaml
 from rosbags.rosbag2 import Reader
 
+from lircdepth.errors import MissingPathError
 from lircdepth.geometry import invert_transform, transform_points
 from lircdepth_ros.bag import messages as m
 from lircdepth_ros.bag.convert import (
@@ -42,7 +43,7 @@ class CameraModel:
 def open_bag(bag: str | Path) -> Reader:
     bag = Path(bag)
     if not (bag / "metadata.yaml").is_file():
-        raise FileNotFoundError(f"{bag} is not a ROS 2 bag directory (no metadata.yaml)")
+        raise MissingPathError(f"{bag} is not a ROS 2 bag directory (no metadata.yaml)")
     return Reader(bag)
 
 

@@ -11,6 +11,8 @@ import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from lircdepth.errors import UnknownNameError
+
 
 @dataclass(frozen=True, order=True)
 class StreamItem:
@@ -28,7 +30,7 @@ def find_scene(nusc, name_or_token: str) -> dict:
         if name_or_token in (scene["name"], scene["token"]):
             return scene
     known = ", ".join(s["name"] for s in nusc.scene)
-    raise KeyError(f"scene {name_or_token!r} is not in {nusc.version} (scenes: {known})")
+    raise UnknownNameError(f"scene {name_or_token!r} is not in {nusc.version} (scenes: {known})")
 
 
 def scene_channels(nusc, scene: dict) -> list[str]:

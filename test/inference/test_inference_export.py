@@ -80,7 +80,13 @@ def test_fixed_size_export_rejects_other_sizes(student_checkpoint, tmp_path):
 
 
 def test_export_of_a_missing_checkpoint_fails_clearly(tmp_path, capsys):
-    argv = ["export", "--checkpoint", str(tmp_path / "absent.pt"), "--out", str(tmp_path / "x.onnx")]
+    argv = [
+        "export",
+        "--checkpoint",
+        str(tmp_path / "absent.pt"),
+        "--out",
+        str(tmp_path / "x.onnx"),
+    ]
     assert lircdepth_main(argv) == 2
     assert "absent.pt" in capsys.readouterr().err
     assert not (tmp_path / "x.onnx").exists()
