@@ -16,11 +16,14 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from lircdepth.resources import shipped_file
+from lircdepth.stage_clock import StageClock
+from lircdepth.training.curves import plot_curves
 from lircdepth.training.visualize import colorize, error_map, save_png
 
 RUNS = {
@@ -28,23 +31,61 @@ RUNS = {
     "student": ("student", "student_synth_tiny.txt"),
     "student_nodistill": ("student", "student_synth_tiny_nodistill.txt"),
 }
+LABELS = {
+    "teacher": "teacher CaFNet",
+    "student": "student, distilled",
+    "student_nodistill": "student, no distillation",
+}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """World size and training steps of one demo size; steps None: the argument file's."""
+
+    scenes: int
+    keyframes: int
+    width: int
+    height: int
+    teacher_steps: int | None
+    student_steps: int | None
+
+    def steps(self, name: str) -> int | None:
+        return self.teacher_steps if RUNS[name][0] == "teacher" else self.student_steps
+
+
+# 192x108 images give a 96x192 network input for training and evaluation alike, so the
+# network sees the whole frame (road gradient included) and a step costs little.
+PRESETS = {
+    "quick": Preset(6, 4, 192, 108, 10, 10),
+    "default": Preset(24, 10, 192, 108, None, None),
+    "full": Preset(48, 10, 192, 108, 1200, 800),
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", type=Path, default=Path("demo_out"), help="output folder (default demo_out)"
     )
-    parser.add_argument("--scenes", type=int, default=4, help="synthetic scenes (default 4)")
-    parser.add_argument(
-        "--keyframes", type=int, default=8, help="keyframes per synthetic scene (default 8)"
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument(
+        "--quick", action="store_const", dest="preset", const="quick", help="smoke run (minutes)"
     )
-    parser.add_argument(
-        "--width", type=int, default=704, help="synthetic image width (default 704)"
+    size.add_argument(
+        "--full",
+        action="store_const",
+        dest="preset",
+        const="full",
+        help="more scenes and steps: better numbers, about an hour on 2 cores",
     )
-    parser.add_argument(
-        "--height", type=int, default=388, help="synthetic image height (default 388)"
-    )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.set_defaults(preset="default")
+    for name, text in (
+        ("scenes", "synthetic scenes"),
+        ("keyframes", "keyframes per synthetic scene"),
+        ("width", "synthetic image width"),
+        ("height", "synthetic image height"),
+    ):
+        parser.add_argument(f"--{name}", type=int, default=None, help=f"{text} (default: preset)")
+    parser.add_argument("--seed", type=int, default=0, help="world and training seed")
     parser.add_argument(
         "--max-steps", type=int, default=None, help="override training steps per network"
     )
@@ -56,17 +97,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-ros", action="store_true", help="stop after the offline steps")
 
 
+def world_config(args: argparse.Namespace):
+    """The SynthConfig of the chosen preset, with --scenes/--keyframes/--width/--height applied."""
+    from lircdepth.synth import SynthConfig
+
+    preset = PRESETS[args.preset]
+    pick = {k: getattr(args, k) or getattr(preset, k) for k in ("scenes", "keyframes")}
+    pick.update({k: getattr(args, k) or getattr(preset, k) for k in ("width", "height")})
+    return SynthConfig(pick["scenes"], pick["keyframes"], args.seed, pick["width"], pick["height"])
+
+
 def _step(title: str) -> None:
     print(f"\n== {title}", flush=True)
 
 
-def make_world(args: argparse.Namespace, out: Path) -> Path:
-    from lircdepth.synth import SynthConfig, generate
+def make_world(config, out: Path) -> Path:
+    """Generate the synthetic world (a SynthConfig) once, and its preview picture."""
+    from lircdepth.synth import generate
     from lircdepth.synth.preview import render_preview
 
     root = out / "nuscenes"
     if not (root / "v1.0-mini" / "scene.json").exists():
-        config = SynthConfig(args.scenes, args.keyframes, args.seed, args.width, args.height)
         generate(root, config, workers=2)
     render_preview(root, "v1.0-mini", out / "preview.png")
     return root
@@ -76,18 +127,31 @@ def prepare_world(dataroot: Path, version: str, out: Path) -> Path:
     from lircdepth.data.prepare import PrepareConfig, prepare
 
     prepared = out / "prepared"
-    prepare(
-        PrepareConfig(
-            dataroot=dataroot, version=version, out=prepared, workers=2, accumulate_keyframes=8
-        )
-    )
+    prepare(PrepareConfig(dataroot=dataroot, version=version, out=prepared, workers=2))
     return prepared
 
 
-def train_networks(prepared: Path, out: Path, max_steps: int | None) -> dict[str, Path]:
+@dataclass(frozen=True)
+class TrainPlan:
+    """How the three networks train: steps per network (None: argument file), seed, input."""
+
+    steps: dict[str, int | None]
+    seed: int | None = None
+    input_size: tuple[int, int] | None = None  # (H, W), multiples of 32
+
+
+def network_input(width: int, height: int) -> tuple[int, int]:
+    """The evaluation window of a width x height frame: train on the same whole view."""
+    return height - height % 32, width - width % 32
+
+
+def train_networks(
+    prepared: Path, out: Path, plan: TrainPlan, clock: StageClock | None = None
+) -> dict[str, Path]:
     from lircdepth.training.options import resolve_options
     from lircdepth.training.trainer import train
 
+    clock = clock or StageClock()
     checkpoints = {}
     for name, (mode, args_file) in RUNS.items():
         overrides = {
@@ -97,12 +161,19 @@ def train_networks(prepared: Path, out: Path, max_steps: int | None) -> dict[str
         }
         if mode == "student" and "nodistill" not in name:
             overrides["teacher_checkpoint"] = str(checkpoints["teacher"])
-        if max_steps is not None:
-            overrides["max_steps"] = max_steps
+        if plan.steps.get(name) is not None:
+            overrides["max_steps"] = plan.steps[name]
+        if plan.seed is not None:
+            overrides["seed"] = plan.seed
+        if plan.input_size is not None:
+            overrides["input_height"], overrides["input_width"] = plan.input_size
         best = out / "runs" / name / "best.pt"
         if not best.exists():
             _step(f"train {name} ({args_file})")
-            train(resolve_options(mode, shipped_file(f"training/args/{args_file}"), overrides))
+            options = resolve_options(mode, shipped_file(f"training/args/{args_file}"), overrides)
+            images = options.max_steps * options.batch_size
+            with clock.stage(f"train {name}: {options.max_steps} steps", images=images):
+                train(options)
         checkpoints[name] = best
     return checkpoints
 
@@ -153,8 +224,10 @@ def sample_panel(checkpoint: Path, prepared: Path, out: Path) -> Path:
             error_map(depth, lidar),
         ]
     )
+    # Small synthetic frames are shown at least 384 px wide (nearest neighbour: no smoothing).
+    scale = max(1, -(-384 // image.shape[1]))
     path = out / "panel.png"
-    save_png(panel, path)
+    save_png(panel.repeat(scale, axis=0).repeat(scale, axis=1), path)
     return path
 
 
@@ -272,7 +345,9 @@ def _test_scene_names(dataroot: Path, version: str, prepared: Path) -> list[str]
     return sorted(s["name"] for s in scenes if s["token"] in tokens)
 
 
-def write_report(out: Path, offline: dict[str, dict], online: dict[str, dict]) -> Path:
+def write_report(
+    out: Path, offline: dict[str, dict], online: dict[str, dict], clock: StageClock
+) -> Path:
     from lircdepth.metrics import format_markdown
 
     lines = ["# LiRCDepth demo report", ""]
@@ -280,13 +355,15 @@ def write_report(out: Path, offline: dict[str, dict], online: dict[str, dict]) -
         lines += ["## The world", "", "![keyframe with lidar and radar](preview.png)", ""]
     if (out / "panel.png").exists():
         lines += [
-            "## A test frame",
+            "## A test frame (distilled student)",
             "",
-            "image | radar | predicted depth | lidar / error",
+            "image | radar | predicted depth | lidar | error (0-5 m)",
             "",
             "![panel](panel.png)",
             "",
         ]
+    if offline or online:
+        lines += ["## Test split, 0-80 m", "", results_table(offline, online), ""]
     for name, results in offline.items():
         lines += [f"## Offline evaluation: {name}", "", format_markdown(results["metrics"]), ""]
     for bag, results in online.items():
@@ -300,6 +377,11 @@ def write_report(out: Path, offline: dict[str, dict], online: dict[str, dict]) -
             f"Frames scored: {results.get('frames_scored')} of {results.get('frames_expected')}",
             "",
         ]
+    if (out / "loss_curves.png").exists():
+        lines += ["## Training curves", "", "![loss curves](loss_curves.png)", ""]
+    if clock.stages:
+        lines += ["## Time and machine use (this run; skipped stages are not listed)", ""]
+        lines += [clock.markdown(), ""]
     lines += _latency_lines(out / "logs")
     report = out / "report.md"
     report.write_text("\n".join(lines))
@@ -327,32 +409,62 @@ def _last_line_with(path: Path, marker: str) -> str | None:
     return matches[-1] if matches else None
 
 
+def offline_part(args: argparse.Namespace, out: Path, clock: StageClock) -> tuple:
+    """Synthetic world -> prepare -> train -> evaluate -> export -> panel and curves."""
+    config = world_config(args)
+    preset = PRESETS[args.preset]
+    steps = {name: args.max_steps or preset.steps(name) for name in RUNS}
+    plan = TrainPlan(steps, args.seed, network_input(config.width, config.height))
+    _step(
+        f"synthetic nuScenes world ({args.preset}: {config.scenes} scenes x "
+        f"{config.keyframes} keyframes at {config.width}x{config.height})"
+    )
+    with clock.stage("synthetic world"):
+        dataroot = make_world(config, out)
+    _step("prepare")
+    with clock.stage("prepare"):
+        prepared = prepare_world(dataroot, "v1.0-mini", out)
+    checkpoints = train_networks(prepared, out, plan, clock)
+    _step("evaluate (offline, test split)")
+    with clock.stage("evaluate"):
+        offline = evaluate_networks(checkpoints, prepared, out)
+    print(results_table(offline))
+    _step("export ONNX")
+    with clock.stage("export ONNX, panel, curves"):
+        print(export_student(checkpoints["student"], out))
+        sample_panel(checkpoints["student"], prepared, out)
+        plot_curves({n: out / "runs" / n for n in RUNS}, out / "loss_curves.png")
+    return dataroot, prepared, checkpoints["student"], offline
+
+
+def results_table(offline: dict[str, dict], online: dict[str, dict] | None = None) -> str:
+    """The networks' test-split metrics at 80 m as one Markdown table (the README's)."""
+    from lircdepth.metrics import format_comparison_markdown
+
+    named = {LABELS.get(n, n): r["metrics"] for n, r in offline.items()}
+    for bag, results in (online or {}).items():
+        named[f"distilled student replayed through `lircdepth_node` ({bag})"] = results["metrics"]
+    return format_comparison_markdown(named, "80")
+
+
 def run(args: argparse.Namespace) -> int:
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
+    clock = StageClock()
     offline: dict[str, dict] = {}
     if args.dataroot:
         if not args.checkpoint:
             raise SystemExit("--dataroot needs --checkpoint (a trained student)")
         dataroot, version, prepared, student = args.dataroot, args.version, None, args.checkpoint
     else:
-        _step("synthetic nuScenes world")
-        dataroot, version = make_world(args, out), "v1.0-mini"
-        _step("prepare")
-        prepared = prepare_world(dataroot, version, out)
-        checkpoints = train_networks(prepared, out, args.max_steps)
-        _step("evaluate (offline, test split)")
-        offline = evaluate_networks(checkpoints, prepared, out)
-        student = checkpoints["student"]
-        _step("export ONNX")
-        print(export_student(student, out))
-        sample_panel(student, prepared, out)
+        version = "v1.0-mini"
+        dataroot, prepared, student, offline = offline_part(args, out, clock)
     online = {}
     if not args.skip_ros:
         _step("ROS 2 replay: bag -> lircdepth_node -> online evaluation")
-        online = replay_scenes(dataroot, version, prepared, student, out)
-    report = write_report(out, offline, online)
-    print(f"\nreport: {report}  ({time.monotonic() - started:.0f} s)")
+        with clock.stage("ROS 2 replay"):
+            online = replay_scenes(dataroot, version, prepared, student, out)
+    report = write_report(out, offline, online, clock)
+    print(f"\n{clock.markdown()}\nreport: {report}")
     shutil.copy(report, out / "README.md")
     return 0
