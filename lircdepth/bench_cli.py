@@ -7,7 +7,6 @@
     lircdepth bench synth [ARGS...]       synthetic world generation (bench/bench_synth.py)
     lircdepth bench node [ARGS...]        ROS node latency and overhead (bench/bench_node.py)
     lircdepth bench ablation [ARGS...]    distillation ablation over seeds (bench/bench_ablation.py)
-    lircdepth bench ablation [ARGS...]    distillation ablation over seeds (bench/bench_ablation.py)
     lircdepth bench all                   every benchmark present, with its defaults (not precision)
 
 ARGS go to the chosen benchmark unchanged (`lircdepth bench inference --help`).
