@@ -16,15 +16,28 @@ import numpy as np
 from nuscenes.nuscenes import NuScenes
 from nuscenes.utils.data_classes import LidarPointCloud, RadarPointCloud
 
+from lircdepth.errors import UsageError
 from lircdepth.geometry import invert_transform, make_transform
 
 # LIDAR_TOP .pcd.bin rows: x, y, z, intensity, ring index as float32.
 LIDAR_BYTES_PER_POINT = 5 * 4
 # Raw radar fields the method uses (rows of the 18-row RadarPointCloud array).
 RADAR_RCS_ROW, RADAR_VX_ROW, RADAR_VY_ROW = 5, 6, 7
+# Radar state filters passed to RadarPointCloud.from_file. "none" keeps every point, what
+# `RadarPointCloud.disable_filters()` sets (the published setting); "devkit" is the
+# devkit's default (valid, unambiguous points only). Passed explicitly, so the devkit's
+# class-wide filter settings never matter.
+RADAR_FILTERS = {
+    "none": {
+        "invalid_states": list(range(18)),
+        "dynprop_states": list(range(8)),
+        "ambig_states": list(range(5)),
+    },
+    "devkit": {"invalid_states": [0], "dynprop_states": list(range(7)), "ambig_states": [3]},
+}
 
 
-class PrepareInputError(RuntimeError):
+class PrepareInputError(UsageError, RuntimeError):
     """A dataroot, table or sensor file is missing or unreadable; the message names it."""
 
 
@@ -52,6 +65,8 @@ def _existing(path: Path) -> Path:
 def load_lidar(path: Path) -> np.ndarray:
     """N x 3 float64 lidar points in the sensor frame, via the devkit reader."""
     path = _existing(Path(path))
+    if path.stat().st_size == 0:
+        raise PrepareInputError(f"empty lidar file {path}: a keyframe needs its lidar points")
     if path.stat().st_size % LIDAR_BYTES_PER_POINT:
         raise PrepareInputError(
             f"corrupt lidar file {path}: size {path.stat().st_size} bytes is not a whole "
@@ -64,11 +79,11 @@ def load_lidar(path: Path) -> np.ndarray:
     return cloud.points[:3].T.astype(np.float64)
 
 
-def load_radar(path: Path) -> np.ndarray:
-    """18 x N radar fields via the devkit reader (its default validity filters)."""
+def load_radar(path: Path, filters: str = "none") -> np.ndarray:
+    """18 x N radar fields via the devkit reader, with the `RADAR_FILTERS` named `filters`."""
     path = _existing(Path(path))
     try:
-        cloud = RadarPointCloud.from_file(str(path))
+        cloud = RadarPointCloud.from_file(str(path), **RADAR_FILTERS[filters])
     except (AssertionError, ValueError, IndexError, struct.error, UnicodeDecodeError) as error:
         raise PrepareInputError(f"corrupt radar file {path}: {error!r}") from error
     return cloud.points

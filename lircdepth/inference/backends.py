@@ -21,6 +21,8 @@ from pathlib import Path
 
 import torch
 
+from lircdepth.errors import UsageError
+
 BACKEND_NAMES = ("auto", "torch", "compile", "onnxruntime", "openvino", "tensorrt")
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 # Fastest first; ONNX Runtime falls back along this list node by node.
@@ -38,7 +40,7 @@ def default_cache_dir(engine: str) -> Path:
     return Path(root) / engine
 
 
-class BackendUnavailableError(RuntimeError):
+class BackendUnavailableError(UsageError, RuntimeError):
     """The requested backend, device or execution provider is not available here."""
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from lircdepth.atomic import atomic_open
+from lircdepth.errors import UsageError
 
 from .registry import build_model
 from .safe_load import safe_torch_load
@@ -27,7 +29,7 @@ CHECKPOINT_KEYS = (
 WRAPPER_PREFIX = "module."  # DataParallel / DistributedDataParallel
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UsageError, RuntimeError):
     """A checkpoint file is missing, unreadable or not in the project's format."""
 
 
@@ -37,17 +39,8 @@ def save_checkpoint(path: str | os.PathLike, checkpoint: dict) -> Path:
     A crash mid-write therefore never leaves a truncated checkpoint under the real name.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(checkpoint, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, durable=True) as file:
+        torch.save(checkpoint, file)
     return path
 
 

@@ -14,6 +14,9 @@ import json
 import shlex
 from pathlib import Path
 
+from lircdepth.atomic import write_text_atomic
+from lircdepth.errors import UsageError
+
 MODES = ("teacher", "student")
 
 # method.md section 5: the published per-network settings that differ between the two.
@@ -23,7 +26,7 @@ MODE_DEFAULTS = {
 }
 
 
-class TrainingSetupError(ValueError):
+class TrainingSetupError(UsageError, ValueError):
     """The options cannot make a run (e.g. distillation without a teacher checkpoint)."""
 
 
@@ -216,6 +219,21 @@ def resolve_options(
     return _complete(options)
 
 
+NON_NEGATIVE = (
+    "max_steps",
+    "workers",
+    "num_threads",
+    "max_val_images",
+    "log_freq",
+    "image_log_freq",
+    "eval_freq",
+    "save_freq",
+    "end_learning_rate",
+    "weight_decay",
+    "clip_grad_norm",
+)
+
+
 def _complete(options: argparse.Namespace) -> argparse.Namespace:
     """Fill mode-dependent defaults and reject settings that cannot train."""
     for key, value in MODE_DEFAULTS[options.mode].items():
@@ -232,6 +250,12 @@ def _complete(options: argparse.Namespace) -> argparse.Namespace:
             raise ValueError(f"--{name} must be a multiple of 32, got {getattr(options, name)}")
     if options.batch_size < 1 or options.num_epochs < 1:
         raise ValueError("--batch_size and --num_epochs must be at least 1")
+    for name in NON_NEGATIVE:
+        if getattr(options, name) < 0:
+            raise ValueError(f"--{name} must be 0 or more, got {getattr(options, name)}")
+    for name in ("learning_rate", "max_depth"):
+        if not getattr(options, name) > 0:
+            raise ValueError(f"--{name} must be greater than 0, got {getattr(options, name)}")
     if not isinstance(options.model_config, dict):
         raise ValueError(f"--model_config must be a JSON object, got {options.model_config!r}")
     return options
@@ -253,4 +277,4 @@ def write_argument_file(options: argparse.Namespace, path: str | Path) -> None:
             lines.append(f"{flag} {shlex.quote(json.dumps(value))}")
         else:
             lines.append(f"{flag} {shlex.quote(str(value))}")
-    Path(path).write_text("\n".join(lines) + "\n")
+    write_text_atomic(path, "\n".join(lines) + "\n")

@@ -18,12 +18,14 @@ from pathlib import Path
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
+from lircdepth.errors import JobError
 from lircdepth.training import distributed
 from lircdepth.training.data import TrainLoader, build_eval_loader
 from lircdepth.training.evaluate import autocast, evaluate_model, panel_of
 from lircdepth.training.logger import TrainingLogger
 from lircdepth.training.optim import build_optimizer, freeze
 from lircdepth.training.options import TrainingSetupError, write_argument_file
+from lircdepth.training.rerun import clean_run_folder, refuse_changed_options
 from lircdepth.training.rng import capture_rng_state, restore_rng_state, seed_everything
 from lircdepth.training.schedule import build_scheduler
 
@@ -39,7 +41,7 @@ DISTILL_WEIGHTS = (
 )
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(JobError, RuntimeError):
     """The loss became NaN or infinite; the message names the last good checkpoint."""
 
 
@@ -67,6 +69,8 @@ class Trainer:
         seed_everything(options.seed, context.rank, options.deterministic)
         self.run_dir = Path(options.log_directory) / options.model_name
         self.last_path, self.best_path = self.run_dir / "last.pt", self.run_dir / "best.pt"
+        if context.is_main:
+            clean_run_folder(self.run_dir)
 
         crop = (options.input_height, options.input_width)
         train_set = RadarCameraDataset(
@@ -226,6 +230,7 @@ class Trainer:
         )
 
         state = load_checkpoint(self.last_path, map_location="cpu")
+        refuse_changed_options(state.get("config"), self.options, self.last_path)
         if state.get("arch") != self.arch:
             raise TrainingSetupError(
                 f"{self.last_path} holds a {state.get('arch')!r} network, this run trains {self.arch!r}"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rclpy.duration import Duration
 
+from lircdepth.errors import JobError, UsageError
 from lircdepth_ros.bag import messages as m
 from lircdepth_ros.bag.ground_truth import open_bag
 from lircdepth_ros.bag.ros_runtime import (
@@ -82,6 +83,27 @@ class DepthAnswers:
         )  # fmt: skip
 
 
+def depth_node_ready(node, answers: DepthAnswers, image_publishers: list) -> bool:
+    """The depth node itself is up: one node both publishes the depth topic and subscribes
+    every image topic, and DDS has matched our ends with it.
+
+    Why not any subscriber: a `ros2 topic hz` or rviz on the image topic would start the
+    replay before the node listens, and lockstep would lose the first frame.
+    """
+    if answers.subscription.get_publisher_count() == 0:
+        return False
+    nodes = {
+        (i.node_namespace, i.node_name)
+        for i in node.get_publishers_info_by_topic(answers.subscription.topic_name)
+    }
+    for publisher in image_publishers:
+        nodes &= {
+            (i.node_namespace, i.node_name)
+            for i in node.get_subscriptions_info_by_topic(publisher.topic_name)
+        }
+    return bool(nodes) and all(p.get_subscription_count() for p in image_publishers)
+
+
 def play_bag(
     bag: str | Path,
     rate: float | None = None,
@@ -97,10 +119,11 @@ def play_bag(
 
     rate: speed factor (1 = recorded speed, 2 = twice as fast); ignored with lockstep.
     remap: bag topic -> published topic. topics: only these bag topics (default all).
-    wait_for_subscribers: seconds to wait for a subscriber on every image topic first.
+    wait_for_subscribers: seconds to wait first for a subscriber on every image topic (with
+    lockstep: for the depth node itself, see `depth_node_ready`).
     """
-    if rate is not None and rate <= 0:
-        raise ValueError(f"--rate must be positive, got {rate}")
+    if rate is not None and not rate > 0:
+        raise UsageError(f"--rate must be positive, got {rate}")
     rate = rate or 1.0
     remap = dict(remap or {})
     stats = PlaybackStats()
@@ -114,11 +137,19 @@ def play_bag(
         image_ids = {c.id for c in connections if c.msgtype == m.IMAGE and c.id in publishers}
         answers = DepthAnswers(node, depth_topic) if lockstep else None
         image_publishers = [publishers[i] for i in image_ids]
-        if not spin_until(
-            executor,
-            lambda: all(p.get_subscription_count() for p in image_publishers),
-            wait_for_subscribers,
-        ):
+
+        def ready() -> bool:
+            if lockstep:
+                return depth_node_ready(node, answers, image_publishers)
+            return all(p.get_subscription_count() for p in image_publishers)
+
+        if not spin_until(executor, ready, wait_for_subscribers):
+            if lockstep:  # every frame would wait lockstep_timeout for nothing
+                raise JobError(
+                    f"no depth node publishing {depth_topic} and subscribing the images after "
+                    f"{wait_for_subscribers:.0f} s (--wait-for-subscribers)",
+                    hint="start lircdepth_node first, or check --depth-topic and the remaps",
+                )
             LOG.warning(
                 "no subscriber on some image topics after %.1f s; publishing anyway",
                 wait_for_subscribers,
