@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 
 
 def _number(text: str, kind: type) -> float | int:
@@ -20,33 +21,20 @@ def _number(text: str, kind: type) -> float | int:
     return value
 
 
-def positive_float(text: str) -> float:
-    """A finite float > 0 (depth caps, rates, timeouts)."""
-    value = _number(text, float)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
-    return value
+def _bounded(kind: type, allowed: Callable[[float], bool], wanted: str) -> Callable[[str], float]:
+    """A parser of `kind` that refuses values for which `allowed` is false."""
+
+    def parse(text: str):
+        value = _number(text, kind)
+        if not allowed(value):
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
 
 
-def non_negative_float(text: str) -> float:
-    """A finite float >= 0 (waits where 0 means 'do not wait')."""
-    value = _number(text, float)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """An int >= 0 (counts where 0 means 'all' or 'none')."""
-    value = _number(text, int)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """An int >= 1 (worker counts, sizes)."""
-    value = _number(text, int)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
+positive_float = _bounded(float, lambda v: v > 0, "greater than 0")  # caps, rates, timeouts
+non_negative_float = _bounded(float, lambda v: v >= 0, "0 or more")  # waits (0: do not wait)
+non_negative_int = _bounded(int, lambda v: v >= 0, "0 or more")  # counts (0: all or none)
+positive_int = _bounded(int, lambda v: v >= 1, "at least 1")  # sizes, batch sizes
