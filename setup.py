@@ -49,7 +49,7 @@ setup(
     entry_points={
         "console_scripts": [
             "lircdepth = lircdepth.cli:main",
-            "lircdepth_node = lircdepth_ros.node:main",
+            "lircdepth_node = lircdepth_ros.launcher:main",
         ],
     },
 )

@@ -2,13 +2,17 @@
 
     ros2 launch lircdepth_ros lircdepth.launch.py checkpoint:=/path/student.pt \
         image:=/cam_front/image_raw camera_info:=/cam_front/camera_info radar:=/radar_front
+
+The profile is given to the node's process only (additional_env), so a launch file that
+includes this one does not pass it on to the processes it starts afterwards.
 """
 
 from pathlib import Path
 
-from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
 
 from launch import LaunchDescription
 
@@ -25,9 +29,10 @@ def _share_dir() -> Path:
 def generate_launch_description() -> LaunchDescription:
     share = _share_dir()
     arguments = {
-        "checkpoint": ("", "path of the LiRCDepth checkpoint (.pt)"),
-        "device": ("auto", "auto, cpu or cuda"),
+        "checkpoint": ("", "path of the LiRCDepth checkpoint (.pt); empty = params_file's"),
+        "device": ("", "auto, cpu, cuda or cuda:N; empty = params_file's"),
         "params_file": (str(share / "config" / "lircdepth.yaml"), "node parameters YAML"),
+        "use_sim_time": ("false", "use /clock (bag replay with --clock)"),
         "fastdds_profile": (
             str(share / "config" / "fastdds_shm.xml"),
             "Fast DDS profile (shared memory)",
@@ -37,16 +42,32 @@ def generate_launch_description() -> LaunchDescription:
         "radar": ("radar", "radar PointCloud2 topic"),
         "depth": ("depth", "output depth topic"),
     }
-    config = {name: LaunchConfiguration(name) for name in arguments}
+    return LaunchDescription(
+        [
+            DeclareLaunchArgument(name, default_value=default, description=text)
+            for name, (default, text) in arguments.items()
+        ]
+        + [OpaqueFunction(function=_node)]
+    )
+
+
+def _node(context) -> list[Node]:
+    """The node; `checkpoint`/`device` override the params file only when given."""
+    names = ("params_file", "use_sim_time", "fastdds_profile", "image", "camera_info", "radar")
+    config = {name: LaunchConfiguration(name) for name in (*names, "depth")}
+    overrides = {
+        name: value
+        for name in ("checkpoint", "device")
+        if (value := LaunchConfiguration(name).perform(context))
+    }
+    overrides["use_sim_time"] = ParameterValue(config["use_sim_time"], value_type=bool)
     node = Node(
         package="lircdepth_ros",
         executable="lircdepth_node",
         name="lircdepth_node",
         output="screen",
-        parameters=[
-            config["params_file"],
-            {"checkpoint": config["checkpoint"], "device": config["device"]},
-        ],
+        parameters=[config["params_file"], overrides],
+        additional_env={"FASTDDS_DEFAULT_PROFILES_FILE": config["fastdds_profile"]},
         remappings=[
             ("image", config["image"]),
             ("camera_info", config["camera_info"]),
@@ -58,10 +79,4 @@ def generate_launch_description() -> LaunchDescription:
             ("depth/colored", [config["depth"], "/colored"]),
         ],
     )
-    return LaunchDescription(
-        [
-            DeclareLaunchArgument(name, default_value=default, description=text)
-            for name, (default, text) in arguments.items()
-        ]
-        + [SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", config["fastdds_profile"]), node]
-    )
+    return [node]

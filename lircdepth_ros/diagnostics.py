@@ -108,11 +108,16 @@ class KindThrottle:
             return self._suppressed.pop(kind, 0)
 
 
+# Dropped on purpose, not a fault: the worker runs the newest pair and skips older ones.
+NOT_PROBLEMS = frozenset({"dropped.superseded_pairs"})
+
+
 def problem_count(values: dict[str, float]) -> float:
+    """Faults and losses for the log's `problems=`; superseded pairs are normal operation."""
     return sum(
         v
         for k, v in values.items()
-        if k.startswith(("bad.", "rejected.", "tf_failures", "dropped."))
+        if k.startswith(("bad.", "rejected.", "tf_failures", "dropped.")) and k not in NOT_PROBLEMS
     )
 
 

@@ -1,11 +1,14 @@
 """`lircdepth_node`: camera image + radar cloud -> metric depth image.
 
-Callbacks only queue messages and pair them (approximate time); one worker thread runs
-the model on the newest pair, dropping (and counting) older ones, so a slow model never
-backs up the executor. Malformed input is logged (throttled), counted and skipped.
+Callbacks only queue messages and pair them (approximate time: the project's sync, or
+message_filters' with `sync.method: message_filters`); one worker thread runs the model
+on the newest pair, dropping (and counting) older ones, so a slow model never backs up
+the executor. Malformed input is logged (throttled), counted and skipped. Timers run on
+a steady clock, so diagnostics go on with use_sim_time and no /clock.
 
 Start without `launch`:  lircdepth_node --config config/lircdepth.yaml -p checkpoint:=student.pt
-or the ROS way:          lircdepth_node --ros-args --params-file config/lircdepth.yaml
+or the ROS way:          ros2 run lircdepth_ros lircdepth_node --ros-args -p checkpoint:=student.pt
+(the shipped YAML comes first, so every `--ros-args -p` and `--params-file` wins over it).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from pathlib import Path
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.clock import Clock, ClockType
 from rclpy.event_handler import QoSMessageLostInfo, SubscriptionEventCallbacks
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
@@ -33,15 +38,24 @@ from lircdepth_ros.calibration import RadarToCamera
 from lircdepth_ros.conversions import MessageError, camera_matrix_from_info, check_colour_image
 from lircdepth_ros.diagnostics import KindThrottle, NodeStats, diagnostic_array, summary_line
 from lircdepth_ros.frame import frame_inputs
+from lircdepth_ros.mf_sync import MessageFiltersPairing
 from lircdepth_ros.params import (
+    PARAMETERS,
     ParameterError,
     check_override,
     config_from_values,
     declare_parameters,
+    parameter_values,
+    quote_string_overrides,
 )
 from lircdepth_ros.radar import check_radar_cloud
 from lircdepth_ros.sync import ApproximateTimeSync
-from lircdepth_ros.tf_buffer import TransformError, make_transform_source, stamp_to_seconds
+from lircdepth_ros.tf_buffer import (
+    Tf2RosTransforms,
+    TransformError,
+    make_transform_source,
+    stamp_to_seconds,
+)
 
 NODE_NAME = "lircdepth_node"
 TF_RETRY_SECONDS = 0.01
@@ -67,7 +81,8 @@ class DepthNode(Node):
     def __init__(self, **node_kwargs) -> None:
         super().__init__(NODE_NAME, **node_kwargs)
         try:
-            self.config = config_from_values(declare_parameters(self))
+            self._values = declare_parameters(self)
+            self.config = config_from_values(self._values)
         except ParameterError as error:
             raise StartupError(str(error)) from error
         self.estimator = self._load_estimator()
@@ -75,9 +90,18 @@ class DepthNode(Node):
         self.max_depth = config.max_depth or self.estimator.max_depth
         self.stats = NodeStats()
         self._log_gate = KindThrottle(LOG_THROTTLE_SECONDS)
-        self.sync = ApproximateTimeSync(
-            config.sync_slop, config.sync_queue_size, config.sync_max_wait
-        )
+        self.sync, self.pairing = None, None
+        if config.sync_method == "message_filters":
+            try:
+                self.pairing = MessageFiltersPairing(
+                    config.sync_slop, config.sync_queue_size, self._queue_pairs
+                )
+            except ImportError as error:
+                raise StartupError(str(error)) from error
+        else:
+            self.sync = ApproximateTimeSync(
+                config.sync_slop, config.sync_queue_size, config.sync_max_wait
+            )
         self._recent_radar: deque[PointCloud2] = deque(
             maxlen=config.sync_queue_size + config.radar_sweeps
         )
@@ -109,30 +133,73 @@ class DepthNode(Node):
                     message_lost=lambda info, stream=topic: self._on_lost(stream, info)
                 ),
             )
-        qos_out = QoSProfile(depth=config.qos_depth)
-        self.pub_depth = self.create_publisher(Image, "depth", qos_out)
-        self.pub_info = self.create_publisher(CameraInfo, "depth/camera_info", qos_out)
-        self.pub_uncertainty = self.create_publisher(Image, "depth/uncertainty", qos_out)
-        self.pub_points = (
-            self.create_publisher(PointCloud2, "depth/points", qos_out)
-            if config.publish_points
-            else None
-        )
-        self.pub_colored = (
-            self.create_publisher(Image, "depth/colored", qos_out)
-            if config.publish_colored
-            else None
-        )
+        self._qos_out = QoSProfile(depth=config.qos_depth)
+        self.pub_depth = self.create_publisher(Image, "depth", self._qos_out)
+        self.pub_info = self.create_publisher(CameraInfo, "depth/camera_info", self._qos_out)
+        self.pub_uncertainty = self.create_publisher(Image, "depth/uncertainty", self._qos_out)
+        self.pub_points = self.pub_colored = None
+        self._create_enabled_publishers()
         self.pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.create_timer(config.diagnostics_period, self._report)
-        self.create_timer(max(config.sync_max_wait / 2, MIN_EXPIRE_PERIOD), self._expire)
+        # Steady, not ROS time: with use_sim_time and no /clock a ROS-time timer never fires.
+        self._steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self._timers_running: list = []
+        self._start_timers()
+        self.add_on_set_parameters_callback(self._check_parameters)
+        self.add_post_set_parameters_callback(self._apply_parameters)
         self._worker = threading.Thread(target=self._work, name="lircdepth-inference", daemon=True)
         self._worker.start()
+        tf_source = "tf2_ros" if isinstance(transforms, Tf2RosTransforms) else "project buffer"
         self.get_logger().info(
             f"ready: {config.checkpoint.name} on {self.estimator.device} ({self.estimator.backend}); "
             f"inputs {self.resolve_topic_name('image')}, {self.resolve_topic_name('radar')}; "
+            f"sync {config.sync_method}; TF {tf_source if transforms else 'off'}; "
             f"FASTDDS_DEFAULT_PROFILES_FILE={os.environ.get('FASTDDS_DEFAULT_PROFILES_FILE', '(unset)')}"
         )
+
+    def _create_enabled_publishers(self) -> None:
+        """Optional outputs appear when first enabled (at start-up or by `ros2 param set`)."""
+        if self.config.publish_points and self.pub_points is None:
+            self.pub_points = self.create_publisher(PointCloud2, "depth/points", self._qos_out)
+        if self.config.publish_colored and self.pub_colored is None:
+            self.pub_colored = self.create_publisher(Image, "depth/colored", self._qos_out)
+
+    def _start_timers(self) -> None:
+        for timer in self._timers_running:
+            self.destroy_timer(timer)
+        config = self.config
+        self._timers_running = [
+            self.create_timer(config.diagnostics_period, self._report, clock=self._steady)
+        ]
+        if self.sync is not None:
+            period = max(config.sync_max_wait / 2, MIN_EXPIRE_PERIOD)
+            self._timers_running.append(self.create_timer(period, self._expire, clock=self._steady))
+
+    # --- run-time parameters (the DYNAMIC ones; rclpy refuses the read-only ones) ---------
+
+    def _check_parameters(self, parameters: list) -> SetParametersResult:
+        """Validate the whole set as start-up does (rclpy has checked the ranges already)."""
+        try:
+            config_from_values({**self._values, **parameter_values(parameters)})
+        except ParameterError as error:
+            return SetParametersResult(successful=False, reason=str(error))
+        return SetParametersResult(successful=True)
+
+    def _apply_parameters(self, parameters: list) -> None:
+        self._values.update(parameter_values(parameters))
+        old, self.config = self.config, config_from_values(self._values)
+        config = self.config
+        self.max_depth = config.max_depth or self.estimator.max_depth
+        if self.sync is not None:
+            self.sync.configure(config.sync_slop, config.sync_queue_size, config.sync_max_wait)
+        else:
+            self.pairing.configure(config.sync_slop, config.sync_queue_size)
+        self._recent_radar = deque(
+            self._recent_radar, maxlen=config.sync_queue_size + config.radar_sweeps
+        )
+        self._create_enabled_publishers()
+        periods = ("diagnostics_period", "sync_max_wait")
+        if any(getattr(old, name) != getattr(config, name) for name in periods):
+            self._start_timers()
 
     def _load_estimator(self):
         from lircdepth.inference import DepthEstimator
@@ -174,7 +241,7 @@ class DepthNode(Node):
     def _on_image(self, msg: Image) -> None:
         self.stats.received("image")
         if self._accept(check_colour_image, msg, self.config.max_image_pixels):
-            self._queue_pairs(self.sync.add_image(stamp_to_seconds(msg.header.stamp), msg))
+            self._pair("image", msg)
 
     def _on_radar(self, msg: PointCloud2) -> None:
         self.stats.received("radar")
@@ -182,7 +249,14 @@ class DepthNode(Node):
         if not self._accept(check_radar_cloud, msg, config.radar_fields, config.max_radar_points):
             return
         self._recent_radar.append(msg)
-        self._queue_pairs(self.sync.add_radar(stamp_to_seconds(msg.header.stamp), msg))
+        self._pair("radar", msg)
+
+    def _pair(self, stream: str, msg) -> None:
+        if self.pairing is not None:  # message_filters calls _queue_pairs itself
+            self.pairing.add(stream, msg)
+            return
+        add = self.sync.add_image if stream == "image" else self.sync.add_radar
+        self._queue_pairs(add(stamp_to_seconds(msg.header.stamp), msg))
 
     def _on_lost(self, stream: str, info: QoSMessageLostInfo) -> None:
         """The middleware lost samples (best effort): large images without shared memory."""
@@ -194,7 +268,8 @@ class DepthNode(Node):
         )
 
     def _expire(self) -> None:
-        self._queue_pairs(self.sync.expire())
+        if self.sync is not None:
+            self._queue_pairs(self.sync.expire())
 
     def _tf_bad(self, text: str) -> None:
         self._bad("bad.tf_message", text)
@@ -317,22 +392,24 @@ class DepthNode(Node):
         self.pub_info.publish(outputs.depth_camera_info(info, header))
         if self.config.publish_uncertainty and result.uncertainty is not None:
             self.pub_uncertainty.publish(outputs.depth_image(result.uncertainty, header))
-        if self.pub_points is not None:
+        if self.config.publish_points and self.pub_points is not None:
             self.pub_points.publish(
                 outputs.depth_points(result.depth, camera_matrix, header, self.max_depth)
             )
-        if self.pub_colored is not None:
+        if self.config.publish_colored and self.pub_colored is not None:
             self.pub_colored.publish(outputs.depth_colored(result.depth, self.max_depth, header))
 
     # --- diagnostics -------------------------------------------------------------------------
 
     def _report(self) -> None:
-        values = self.stats.snapshot()
-        counters = asdict(self.sync.counters)
-        values["dropped.unmatched_beyond_slop"] = counters["images_unmatched"]
-        values["dropped.queue_overflow"] = counters["queue_overflow"]
-        values["bad.stamps_backwards"] = counters["stamps_backwards"]
-        values["time_resets"] = counters["time_resets"]
+        # The main counts are always there, so a monitor sees zeros before any input.
+        values = {"pairs": 0.0, "published": 0.0, **self.stats.snapshot()}
+        if self.sync is not None:  # message_filters does not count its drops
+            counters = asdict(self.sync.counters)
+            values["dropped.unmatched_beyond_slop"] = counters["images_unmatched"]
+            values["dropped.queue_overflow"] = counters["queue_overflow"]
+            values["bad.stamps_backwards"] = counters["stamps_backwards"]
+            values["time_resets"] = counters["time_resets"]
         warnings = [
             f"no {stream} received for {self.config.no_input_warning:g} s on {self.resolve_topic_name(stream)} "
             f"(check the topic and the QoS; {TRANSPORT_HINT})"
@@ -400,18 +477,32 @@ def build_ros_args(argv: list[str]) -> tuple[list[str], argparse.Namespace]:
     ros_args = argv[split:]
     if args.config is not None and not args.config.is_file():
         parser.error(f"--config: file not found: {args.config}")
-    for assignment in args.param:
+    ros_overrides = [
+        value
+        for flag, value in zip(ros_args, ros_args[1:], strict=False)
+        if flag in ("-p", "--param") and value.partition(":=")[0] in PARAMETERS
+    ]
+    for assignment in [*args.param, *ros_overrides]:
         try:
             check_override(assignment)
         except ParameterError as error:
-            parser.error(str(error))
+            print(f"lircdepth_node: error: {error}", file=sys.stderr)
+            raise SystemExit(2) from error
     params_file = args.config or (None if "--params-file" in ros_args else default_params_file())
-    extra = (["--params-file", str(params_file)] if params_file else []) + [
+    first = (["--params-file", str(params_file)] if params_file else []) + [
         x for p in args.param for x in ("-p", p)
     ]
-    if extra:
-        ros_args = (ros_args or ["--ros-args"]) + extra
-    return ros_args, args
+    # rcl applies parameter files and -p overrides in order, the last one wins: the
+    # defaults go first so the user's --ros-args always win over them.
+    if first or ros_args:
+        ros_args = ["--ros-args", *first, *ros_args[1:]]
+    return quote_string_overrides(ros_args), args
+
+
+def _rcl_error_text(error: Exception) -> str:
+    """rcl's message without its "failed to initialize" prefix and source location."""
+    text = str(error).removeprefix("failed to initialize rcl: ")
+    return text.split(". Error:", 1)[0].split(", at /", 1)[0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -424,16 +515,24 @@ def main(argv: list[str] | None = None) -> int:
         and "FASTDDS_DEFAULT_PROFILES_FILE" not in os.environ
     ):
         os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(profile)
-    rclpy.init(args=[sys.argv[0], *ros_args])
+    try:
+        rclpy.init(args=[sys.argv[0], *ros_args])
+    except RuntimeError as error:  # rcl could not parse the ROS arguments
+        print(f"lircdepth_node: error: {_rcl_error_text(error)}", file=sys.stderr)
+        return 2
     node = None
     try:
         node = DepthNode()
         rclpy.spin(node)
     except StartupError as error:
-        print(f"lircdepth_node: {error}", file=sys.stderr)
+        print(f"lircdepth_node: error: {error}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RuntimeError:
+        if rclpy.ok():
+            raise
+        # Ctrl-C during start-up: rclpy shut the context down under the constructor.
     finally:
         if node is not None:
             node.stop()

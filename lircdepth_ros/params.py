@@ -1,8 +1,11 @@
-"""The node's parameters: declared with descriptors and ranges, validated into `NodeConfig`.
+"""The node's parameters: declared with typed defaults, descriptors and ranges, validated
+into `NodeConfig`.
 
-Parameters are read once at start-up (read-only), so a running node never changes model,
-topics or sync policy under its worker thread. Invalid values raise `ParameterError`
-with the parameter's name and what is allowed.
+Structural parameters (model, device, topics' QoS, frames, TF, radar fields) are
+read-only: the worker thread never sees them change. The ones in `DYNAMIC` can be set at
+run time (`ros2 param set`); rclpy checks their ranges from the same descriptors and the
+node re-validates the whole set with `config_from_values` before applying it. Invalid
+values raise `ParameterError` with the parameter's name and what is allowed.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from lircdepth_ros.conversions import DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_RADA
 from lircdepth_ros.radar import RadarFieldNames
 
 DEVICES = ("auto", "cpu", "cuda")
-BACKENDS = ("torch", "compile", "onnxruntime")
+BACKENDS = ("auto", "torch", "compile", "onnxruntime", "openvino", "tensorrt")
+SYNC_METHODS = ("project", "message_filters")
 
 
 class ParameterError(ValueError):
@@ -40,11 +44,17 @@ def _int_range(low: int, high: int) -> dict:
 PARAMETERS: dict[str, tuple[object, str, dict]] = {
     "checkpoint": ("", "path of the LiRCDepth checkpoint (.pt); required", {}),
     "device": ("auto", f"inference device, one of {DEVICES} (cuda:N also accepted)", {}),
-    "backend": ("torch", f"estimator backend, one of {BACKENDS}", {}),
+    "backend": ("auto", f"estimator backend, one of {BACKENDS} (auto: fastest installed)", {}),
     "max_depth": (
         0.0,
         "depth shown in depth/colored and kept in depth/points; 0 = the model's max",
         _float_range(0.0, 1000.0),
+    ),
+    "sync.method": (
+        "project",
+        f"pairing, one of {SYNC_METHODS}: project = nearest sweep with counted drops, "
+        "message_filters = its ApproximateTimeSynchronizer (needs message_filters)",
+        {},
     ),
     "sync.slop": (
         0.05,
@@ -125,12 +135,29 @@ PARAMETERS: dict[str, tuple[object, str, dict]] = {
 }
 
 
+# Parameters `ros2 param set` may change while the node runs; every other one is read-only.
+DYNAMIC = frozenset(
+    {
+        "max_depth",
+        "sync.slop",
+        "sync.queue_size",
+        "sync.max_wait",
+        "publish.uncertainty",
+        "publish.points",
+        "publish.colored",
+        "diagnostics.period",
+        "diagnostics.no_input_warning",
+    }
+)
+
+
 @dataclass(frozen=True)
 class NodeConfig:
     checkpoint: Path
     device: str
     backend: str
     max_depth: float
+    sync_method: str
     sync_slop: float
     sync_queue_size: int
     sync_max_wait: float
@@ -166,7 +193,11 @@ def check_override(assignment: str) -> None:
     if name not in PARAMETERS:
         raise ParameterError(f"parameter '{name}' does not exist (known: {', '.join(PARAMETERS)})")
     default = PARAMETERS[name][0]
-    value = yaml.safe_load(text) if text else ""
+    if isinstance(default, str):
+        return  # any text is a string: quote_string_overrides keeps it as typed
+    if not text:
+        raise ParameterError(f"parameter '{name}' is given no value; expected like {default!r}")
+    value = yaml.safe_load(text)
     # ROS types are strict: 1 is not a double, true is not an integer.
     if type(value) is not type(default):
         raise ParameterError(
@@ -174,12 +205,41 @@ def check_override(assignment: str) -> None:
         )
 
 
+def _string_parameter(assignment: str) -> bool:
+    """Is `[node:]NAME:=VALUE` an override of one of our string parameters?"""
+    name = assignment.partition(":=")[0].rsplit(":", 1)[-1]
+    return isinstance(PARAMETERS.get(name, (None,))[0], str)
+
+
+def quote_string_overrides(ros_args: list[str]) -> list[str]:
+    """Quote the values of `-p` overrides of string parameters as YAML strings.
+
+    Why: rcl reads `-p` values as YAML 1.1, so `radar.field_y:=y` becomes the boolean
+    true and `frames.fixed:=` fails to parse; a ROS user means the text as typed.
+    """
+    out = list(ros_args)
+    for index in range(1, len(out)):
+        name, separator, text = out[index].partition(":=")
+        if (
+            out[index - 1] in ("-p", "--param")
+            and separator
+            and _string_parameter(out[index])
+            and not text.startswith(("'", '"'))
+        ):
+            out[index] = f"{name}:='{text.replace(chr(39), chr(39) * 2)}'"
+    return out
+
+
 def declare_parameters(node: Node) -> dict[str, object]:
-    """Declare every parameter (read-only, with description and range); return their values."""
+    """Declare every parameter (typed default, description, range; read-only unless in
+    DYNAMIC); return their values."""
     values = {}
     for name, (default, description, extra) in PARAMETERS.items():
-        descriptor = ParameterDescriptor(description=description, read_only=True, **extra)
-        # An empty list has no ROS type of its own: declare list parameters by type.
+        descriptor = ParameterDescriptor(
+            description=description, read_only=name not in DYNAMIC, **extra
+        )
+        # An empty list has no ROS type of its own (rclpy infers a byte array): declare
+        # list parameters by type, then give an unset one its typed empty default below.
         value = Parameter.Type.DOUBLE_ARRAY if isinstance(default, list) else default
         try:
             parameter = node.declare_parameter(name, value, descriptor)
@@ -189,8 +249,18 @@ def declare_parameters(node: Node) -> dict[str, object]:
             raise ParameterError(
                 f"parameter '{name}' has the wrong type ({error}); expected like {default!r}"
             ) from error
-        values[name] = parameter.value if parameter.value is not None else default
+        if parameter.type_ == Parameter.Type.NOT_SET:
+            # Why: a NOT_SET parameter makes `ros2 param get/dump` fail for the whole node,
+            # and rclpy has no public way to declare an empty typed array (read-only too).
+            parameter = Parameter(name, Parameter.Type.DOUBLE_ARRAY, list(default))
+            node._parameters[name] = parameter
+        values[name] = parameter.value
     return values
+
+
+def parameter_values(parameters: list[Parameter]) -> dict[str, object]:
+    """name -> Python value of parameters being set, for `config_from_values`."""
+    return {p.name: p.value for p in parameters if p.name in PARAMETERS}
 
 
 def _choice(values: dict, name: str, choices: tuple[str, ...]) -> str:
@@ -229,6 +299,7 @@ def config_from_values(values: dict[str, object]) -> NodeConfig:
         device=_choice(values, "device", DEVICES),
         backend=_choice(values, "backend", BACKENDS),
         max_depth=float(values["max_depth"]),
+        sync_method=_choice(values, "sync.method", SYNC_METHODS),
         sync_slop=float(values["sync.slop"]),
         sync_queue_size=int(values["sync.queue_size"]),
         sync_max_wait=float(values["sync.max_wait"]),

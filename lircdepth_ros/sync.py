@@ -1,7 +1,9 @@
 """Approximate-time pairing of camera images with radar sweeps by header stamp.
 
-Why our own: message_filters is not on PyPI, and the node needs the counts that
-message_filters does not give (pairs dropped beyond the slop, stamps going backwards).
+Why our own (the default; `sync.method: message_filters` uses message_filters' instead):
+message_filters is not on PyPI, its policy takes the first sweep within the slop rather
+than the nearest, and it gives none of the counts the node reports (pairs dropped beyond
+the slop, stamps going backwards).
 Rule: each image is paired with the radar sweep nearest in time if |dt| <= slop, and
 each sweep is used at most once. The decision for an image is made as soon as it is
 known that no later sweep can be nearer, so radar may lag or lead and a lockstep
@@ -71,6 +73,11 @@ class ApproximateTimeSync:
         """Queue a radar sweep; return the (image, radar) pairs that became final."""
         return self._add(self._radars, stamp, msg, now)
 
+    def configure(self, slop: float, queue_size: int, max_wait: float) -> None:
+        """New settings at run time (`ros2 param set`); queues shrink on the next message."""
+        with self._lock:
+            self.slop, self.queue_size, self.max_wait = slop, queue_size, max_wait
+
     def expire(self, now: float | None = None) -> list[tuple[Any, Any]]:
         """Decide images that have waited `max_wait`; call it periodically (a timer)."""
         with self._lock:
@@ -97,7 +104,7 @@ class ApproximateTimeSync:
                 self._radar_intervals.append(stamp - last)
             self._last_stamp[id(queue)] = stamp
             queue.append((stamp, msg, now))
-            if len(queue) > self.queue_size:
+            while len(queue) > self.queue_size:
                 queue.popleft()
                 self.counters.queue_overflow += 1
             return self._match(now)

@@ -41,11 +41,16 @@ for exe in lircdepth lircdepth_node; do
 done
 "$venv/bin/lircdepth" --help > /dev/null || { echo "[setup] lircdepth install failed" >&2; exit 1; }
 # An editable install skips setup.py's data_files: lay the venv out as the ament prefix
-# `ros2 run/launch/pkg` expect (index entry, share/lircdepth_ros linked to this checkout).
-mkdir -p "$venv/share/ament_index/resource_index/packages" "$venv/share/lircdepth_ros"
+# `ros2 run/launch/pkg` expect (index entry, share/lircdepth_ros/ with links to this
+# checkout's files; file links, as `ros2 launch` does not search linked folders).
+share="$venv/share/lircdepth_ros"
+mkdir -p "$venv/share/ament_index/resource_index/packages" "$share"
 : > "$venv/share/ament_index/resource_index/packages/lircdepth_ros"
-for item in package.xml launch config; do
-  ln -sfn "$root/$item" "$venv/share/lircdepth_ros/$item"
+ln -sfn "$root/package.xml" "$share/package.xml"
+for dir in launch config; do
+  if [ -L "$share/$dir" ]; then rm "$share/$dir"; fi
+  mkdir -p "$share/$dir"
+  for file in "$root/$dir"/*; do ln -sfn "$file" "$share/$dir/"; done
 done
 
 if [ -x scripts/build_ros_msgs.sh ]; then

@@ -252,3 +252,31 @@ def test_extrinsic_parameters_validated():
     np.testing.assert_allclose(matrix[:3, 3], [1, 2, 3])
     with pytest.raises(ValueError, match="unit quaternion"):
         extrinsic_from_parameters([1, 2, 3], [0, 0, 0, 2])
+
+
+def test_shipped_yaml_comes_before_the_users_ros_args():
+    from lircdepth_ros.node import build_ros_args
+
+    ros_args, _ = build_ros_args(["--ros-args", "-p", "sync.slop:=0.04", "-r", "image:=/cam"])
+    assert ros_args[:2] == ["--ros-args", "--params-file"]
+    assert ros_args[2].endswith("config/lircdepth.yaml")
+    assert ros_args[3:] == ["-p", "sync.slop:=0.04", "-r", "image:=/cam"]
+
+
+def test_string_overrides_are_quoted_as_typed():
+    from lircdepth_ros.params import quote_string_overrides
+
+    args = ["--ros-args", "-p", "radar.field_y:=y", "-p", "frames.fixed:=", "-p", "sync.slop:=1.0"]
+    args += ["-p", "lircdepth_node:frames.camera:=it's", "-p", "device:='cpu'"]
+    assert quote_string_overrides(args)[1:] == [
+        "-p", "radar.field_y:='y'", "-p", "frames.fixed:=''", "-p", "sync.slop:=1.0",
+        "-p", "lircdepth_node:frames.camera:='it''s'", "-p", "device:='cpu'",
+    ]  # fmt: skip
+
+
+def test_superseded_pairs_are_not_problems():
+    from lircdepth_ros.diagnostics import summary_line
+
+    values = {"dropped.superseded_pairs": 7.0, "published": 3.0}
+    assert summary_line(values).endswith("problems=0")
+    assert summary_line({**values, "tf_failures": 2.0}).endswith("problems=2")
