@@ -32,6 +32,8 @@ setup(
         "torchvision",
         "opencv-python-headless",
         "nuscenes-devkit",
+        "scipy",
+        "threadpoolctl",
         "pyyaml",
         "tqdm",
     ],

@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--keyframes", type=int, default=4)
     parser.add_argument("--width", type=int, default=704)
     parser.add_argument("--height", type=int, default=388)
-    parser.add_argument("--accumulate-keyframes", type=int, default=80)
+    parser.add_argument("--accumulate-sweeps", type=int, default=80)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -71,10 +71,10 @@ def main() -> None:
             ),
         )
         config = PrepareConfig(
-            dataroot=root, out=root / "out", accumulate_keyframes=args.accumulate_keyframes
+            dataroot=root, out=root / "out", accumulate_sweeps=args.accumulate_sweeps
         )
         nusc = open_nuscenes(root, config.version)
-        preparer = ScenePreparer(config, nusc)
+        preparer = ScenePreparer(config, nusc, window=config.accumulate_sweeps)
         poses = preparer.poses
         times: dict[str, list[float]] = {}
         loop_time = vector_time = 0.0
@@ -88,8 +88,9 @@ def main() -> None:
                 [s["data"]["LIDAR_TOP"] for s in samples],
                 config.movable_prefixes,
                 config.movable_box_margin,
+                config.accumulate_sweeps,
             )
-            times.setdefault("lidar load + box flags (per keyframe)", []).append(
+            times.setdefault("lidar sweeps load + box flags (per keyframe)", []).append(
                 load_time / len(samples)
             )
             for k, sample in enumerate(samples):
@@ -113,13 +114,14 @@ def main() -> None:
                     config.radar,
                 )
                 times.setdefault("radar points", []).append(t)
-                _, t = timed(depth_map, lidar.points[k], T, K, size[1], size[0])
+                single = lidar.in_camera(k, 0, T)
+                _, t = timed(depth_map, single, K, size[1], size[0])
                 times.setdefault("lidar_single", []).append(t)
-                stacked = lidar.stacked(k, config.accumulate_keyframes)
-                accumulated, t = timed(depth_map, stacked, T, K, size[1], size[0])
+                stacked = lidar.in_camera(k, config.accumulate_sweeps, T)
+                accumulated, t = timed(depth_map, stacked, K, size[1], size[0])
                 times.setdefault("lidar_accum", []).append(t)
                 vector_time += t
-                baseline, t = timed(loop_depth_map, stacked, T, K, size[1], size[0])
+                baseline, t = timed(loop_depth_map, stacked, np.eye(4), K, size[1], size[0])
                 loop_time += t
                 points_total += len(stacked)
                 assert np.allclose(baseline, accumulated, atol=1e-3), "baseline disagrees"

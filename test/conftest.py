@@ -25,13 +25,18 @@ def synth_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def prepared_root(synth_root, tmp_path_factory) -> Path:
-    """The synthetic world prepared into a derived dataset (small accumulation window)."""
+    """The synthetic world prepared into a derived dataset (+/- 10 lidar sweeps, all splits)."""
     from lircdepth.data.prepare import PrepareConfig, prepare
 
     out = tmp_path_factory.mktemp("prepared")
     prepare(
         PrepareConfig(
-            dataroot=synth_root, version="v1.0-mini", out=out, workers=1, accumulate_keyframes=2
+            dataroot=synth_root,
+            version="v1.0-mini",
+            out=out,
+            workers=1,
+            accumulate_sweeps=10,
+            accumulate_sweeps_test=10,
         )
     )
     return out

@@ -1,7 +1,7 @@
 """Annotated 3-D boxes: which points lie inside them, and their 2-D extent in the image.
 
-Membership is computed with the devkit's `points_in_box` on boxes grown by a fixed
-margin (the devkit only scales boxes), one call per box, vectorised over the points.
+Membership is computed with the devkit's `points_in_box`, one call per box, vectorised
+over the points; boxes can be grown by a fixed margin (the devkit only scales boxes).
 """
 
 from __future__ import annotations
@@ -18,6 +18,15 @@ from pyquaternion import Quaternion
 MIN_CORNER_DEPTH = 0.1
 # Box height used when membership must ignore height (radar has no usable elevation).
 UNBOUNDED_HEIGHT = 1e4
+# nuScenes movable-object categories (the devkit's category prefixes). Their points are
+# taken from the current frame only when lidar is accumulated, and radar points are
+# associated with their boxes. The published code associates radar with 7 categories
+# that method.md does not name; the movable-object categories stand in for them.
+MOVABLE_PREFIXES = ("vehicle.", "human.", "animal", "movable_object.")
+
+
+def is_movable(category: str, movable_prefixes: tuple[str, ...] = MOVABLE_PREFIXES) -> bool:
+    return category.startswith(tuple(movable_prefixes))
 
 
 def grown(box: Box, margin: float, ignore_height: bool = False) -> Box:
@@ -50,28 +59,32 @@ def assign_to_boxes(
     points: np.ndarray,
     boxes: list[Box],
     sensor_position: np.ndarray,
-    margin: float,
-    azimuth_tolerance_deg: float,
+    margin: float = 0.0,
+    azimuth_tolerance_deg: float = 0.0,
+    ignore_height: bool = False,
     azimuth_steps: int = 5,
 ) -> np.ndarray:
     """Index of the box each radar point belongs to, -1 for none.
 
-    Radar is coarse in angle and has no elevation, so a point belongs to a box when the
-    box grown by `margin` (height ignored) contains the point or the point turned about
-    the sensor's vertical axis by any angle within +/- `azimuth_tolerance_deg`. Where
+    With the defaults this is the strict test (the published one): the point lies in
+    the annotated box. The tolerant variant allows for radar being coarse in angle and
+    without elevation: a point belongs to a box when the box grown by `margin` (height
+    ignored with `ignore_height`) contains the point or the point turned about the
+    sensor's vertical axis by any angle within +/- `azimuth_tolerance_deg`. Where
     several boxes qualify, the one whose centre is nearest wins.
     """
     points = np.asarray(points, dtype=np.float64)
     owner = np.full(len(points), -1, dtype=np.int64)
     if len(points) == 0 or not boxes:
         return owner
-    angles = np.deg2rad(np.linspace(-azimuth_tolerance_deg, azimuth_tolerance_deg, azimuth_steps))
+    steps = azimuth_steps if azimuth_tolerance_deg > 0 else 1
+    angles = np.deg2rad(np.linspace(-azimuth_tolerance_deg, azimuth_tolerance_deg, steps))
     relative = points - sensor_position
     turned = np.einsum("aij,nj->ani", _rotations_about_z(angles), relative) + sensor_position
     turned = turned.reshape(-1, 3)
     best_distance = np.full(len(points), np.inf)
     for index, box in enumerate(boxes):
-        hit = points_in_box(grown(box, margin, ignore_height=True), turned.T)
+        hit = points_in_box(grown(box, margin, ignore_height), turned.T)
         hit = hit.reshape(len(angles), len(points)).any(axis=0)
         distance = np.linalg.norm(points[:, :2] - np.asarray(box.center)[:2], axis=1)
         better = hit & (distance < best_distance)

@@ -6,8 +6,9 @@ sample_data token `T`):
     radar/T.npy          N x 7 float32: u, v, depth, rcs, vx, vy, object index (0 = none)
     boxes/T.npy          M x 4 float32 2-D boxes (u_min, v_min, u_max, v_max) of annotations
     lidar_single/T.png   uint16 metres x 256, keyframe LIDAR_TOP sweep
-    lidar_accum/T.png    uint16 metres x 256, +/- N keyframes, movable objects current only
-    depth_interp/T.png   uint16 metres x 256, interpolated accumulated map ("D")
+    lidar_accum/T.png    uint16 metres x 256, +/- N lidar sweeps (80; 24 for scenes only in
+                         the test split), movable objects from the current sweep only
+    depth_interp/T.png   uint16 metres x 256, interpolated accumulated map ("D", linear)
     assoc_label/T.png    uint8 0/1 radar association label
     image/T.jpg          only with copy_images; otherwise the index holds the absolute
                          path of the dataroot's image (relative paths resolve against out)
@@ -30,8 +31,8 @@ from tqdm import tqdm
 
 from lircdepth.data import storage
 from lircdepth.data.accumulate import SceneLidar, depth_map
-from lircdepth.data.association import association_label
-from lircdepth.data.boxes import image_boxes
+from lircdepth.data.association import AssociationConfig, association_label
+from lircdepth.data.boxes import MOVABLE_PREFIXES, image_boxes
 from lircdepth.data.interpolate import InterpolationConfig, interpolate_depth
 from lircdepth.data.nusc_sources import PrepareInputError, SensorPoses, load_radar, open_nuscenes
 from lircdepth.data.radar import RadarOptions, radar_points, radar_sample_data
@@ -48,23 +49,28 @@ OUTPUTS = {
     "depth_interp": ".png",
     "assoc_label": ".png",
 }
-MOVABLE_PREFIXES = ("vehicle.", "human.", "animal", "movable_object.")
 
 
 @dataclass(frozen=True)
 class PrepareConfig:
-    """What to prepare. `scenes` = scene names or tokens (None: all)."""
+    """What to prepare. `scenes` = scene names or tokens (None: all).
+
+    `accumulate_sweeps`: lidar sweeps each way for the accumulated map (published 80);
+    `accumulate_sweeps_test` for scenes that are only in the test split (published 24).
+    """
 
     dataroot: Path
     version: str = "v1.0-mini"
     out: Path = Path("prepared")
     workers: int = 1
     scenes: tuple[str, ...] | list[str] | None = None
-    accumulate_keyframes: int = 80
+    accumulate_sweeps: int = 80
+    accumulate_sweeps_test: int = 24
     movable_prefixes: tuple[str, ...] = MOVABLE_PREFIXES
     movable_box_margin: float = 0.3
     radar: RadarOptions = field(default_factory=RadarOptions)
     interpolation: InterpolationConfig = field(default_factory=InterpolationConfig)
+    association: AssociationConfig = field(default_factory=AssociationConfig)
     split_seed: int = 0
     copy_images: bool = False
     progress: bool = True
@@ -114,8 +120,9 @@ def sample_record(
 class ScenePreparer:
     """Computes the missing outputs of one scene's keyframes."""
 
-    def __init__(self, config: PrepareConfig, nusc: NuScenes) -> None:
+    def __init__(self, config: PrepareConfig, nusc: NuScenes, window: int = 80) -> None:
         self.config, self.nusc = config, nusc
+        self.window = window  # lidar sweeps each way
         self.poses = SensorPoses(nusc)
         self.radar_cache: dict[str, np.ndarray] = {}
 
@@ -131,6 +138,8 @@ class ScenePreparer:
             [record["lidar_token"] for record in records],
             self.config.movable_prefixes,
             self.config.movable_box_margin,
+            self.window,
+            keyframes=todo,
         )
         for k in todo:
             self._write_sample(records[k], samples[k], lidar, k)
@@ -145,7 +154,7 @@ class ScenePreparer:
 
     def _radar_fields(self, token: str) -> np.ndarray:
         if token not in self.radar_cache:
-            self.radar_cache[token] = load_radar(self.poses.path(token))
+            self.radar_cache[token] = load_radar(self.poses.path(token), self.config.radar.filters)
         return self.radar_cache[token]
 
     def compute(
@@ -170,9 +179,9 @@ class ScenePreparer:
             self.config.radar,
         )
         height, width = record["height"], record["width"]
-        single = depth_map(lidar.points[k], T_cam_from_global, camera_matrix, height, width)
-        stacked = lidar.stacked(k, self.config.accumulate_keyframes)
-        accumulated = depth_map(stacked, T_cam_from_global, camera_matrix, height, width)
+        single = depth_map(lidar.in_camera(k, 0, T_cam_from_global), camera_matrix, height, width)
+        stacked = lidar.in_camera(k, self.window, T_cam_from_global)
+        accumulated = depth_map(stacked, camera_matrix, height, width)
         interpolated = interpolate_depth(accumulated, self.config.interpolation)
         return {
             "radar": radar,
@@ -180,7 +189,9 @@ class ScenePreparer:
             "lidar_single": single,
             "lidar_accum": accumulated,
             "depth_interp": interpolated,
-            "assoc_label": association_label(radar, boxes_2d, interpolated),
+            "assoc_label": association_label(
+                radar, boxes_2d, interpolated, self.config.association
+            ),
         }
 
     def _write_sample(self, record: dict, sample: dict, lidar: SceneLidar, k: int) -> None:
@@ -208,7 +219,21 @@ _WORKER_STATE: dict[str, object] = {}
 
 def _prepare_scene(scene_token: str) -> list[dict]:
     config, nusc = _WORKER_STATE["config"], _WORKER_STATE["nusc"]
-    return ScenePreparer(config, nusc).run(nusc.get("scene", scene_token))
+    window = _WORKER_STATE["windows"][scene_token]
+    return ScenePreparer(config, nusc, window=window).run(nusc.get("scene", scene_token))
+
+
+def accumulation_windows(
+    config: PrepareConfig, scenes: list[dict], splits: dict[str, list[str]]
+) -> dict[str, int]:
+    """Lidar sweeps each way per scene token: the test window for test-only scenes."""
+    test_only = set(splits["test"]) - set(splits["train"]) - set(splits["val"])
+    return {
+        scene["token"]: config.accumulate_sweeps_test
+        if scene["name"] in test_only
+        else config.accumulate_sweeps
+        for scene in scenes
+    }
 
 
 def select_scenes(nusc: NuScenes, wanted: list[str] | tuple[str, ...] | None) -> list[dict]:
@@ -244,13 +269,14 @@ def prepare(config: PrepareConfig) -> dict[str, list[dict]]:
     scenes = select_scenes(nusc, config.scenes)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    _WORKER_STATE.update(config=config, nusc=nusc)
+    splits = assign_splits(config.version, [scene["name"] for scene in scenes], config.split_seed)
+    windows = accumulation_windows(config, scenes, splits)
+    _WORKER_STATE.update(config=config, nusc=nusc, windows=windows)
     try:
         total = sum(scene["nbr_samples"] for scene in scenes)
         records = _run_scenes(config, [scene["token"] for scene in scenes], total)
     finally:
         _WORKER_STATE.clear()
-    splits = assign_splits(config.version, [scene["name"] for scene in scenes], config.split_seed)
     order = {scene["token"]: i for i, scene in enumerate(scenes)}
     records.sort(key=lambda r: (order[r["scene_token"]], r["timestamp"]))
     index = {

@@ -6,10 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from lircdepth.data.interpolate import InterpolationConfig
-from lircdepth.data.nusc_sources import PrepareInputError
+from lircdepth.data.association import PATCH_HALF_SIZE, AssociationConfig
+from lircdepth.data.interpolate import DENSIFY_METHODS, InterpolationConfig
+from lircdepth.data.nusc_sources import RADAR_FILTERS, PrepareInputError
 from lircdepth.data.prepare import MOVABLE_PREFIXES, PrepareConfig, prepare
-from lircdepth.data.radar import RadarOptions
+from lircdepth.data.radar import BOX_TESTS, RadarOptions
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +20,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, help="processes (one scene each)")
     parser.add_argument("--scenes", nargs="+", default=None, help="scene names or tokens")
     parser.add_argument(
-        "--accumulate-keyframes", type=int, default=80, help="lidar keyframes each way"
+        "--accumulate-sweeps",
+        type=int,
+        default=80,
+        help="lidar sweeps (20 Hz sample_data chain) each way for the accumulated map "
+        "(published: 80)",
+    )
+    parser.add_argument(
+        "--accumulate-sweeps-test",
+        type=int,
+        default=24,
+        help="the same for scenes only in the test split (published: 24)",
+    )
+    parser.add_argument(
+        "--densify",
+        choices=DENSIFY_METHODS,
+        default="linear",
+        help='"D" target: linear interpolation (published) or the edge-preserving '
+        "see-through cleanup + nearest fill",
     )
     parser.add_argument(
         "--movable-prefixes",
@@ -30,6 +48,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--radar-channels", nargs="+", default=["RADAR_FRONT"])
     parser.add_argument("--radar-sweeps", type=int, default=0, help="radar sweeps each way")
     parser.add_argument("--radar-keyframes", type=int, default=0, help="radar keyframes each way")
+    parser.add_argument(
+        "--radar-filters",
+        choices=tuple(RADAR_FILTERS),
+        default="none",
+        help="none: every radar point (published); devkit: the devkit's default state filters",
+    )
+    parser.add_argument(
+        "--radar-box-test",
+        choices=BOX_TESTS,
+        default="strict",
+        help="radar point to object box: strict points-in-box (published) or grown "
+        "(0.5 m margin, height ignored, +/- 1.7 degrees)",
+    )
+    parser.add_argument(
+        "--patch-size",
+        type=int,
+        nargs=2,
+        default=list(PATCH_HALF_SIZE),
+        metavar=("V", "U"),
+        help="association window without a box: +/- V rows and +/- U columns at 1600 x 900, "
+        "scaled with the image (published: 50 150)",
+    )
     parser.add_argument(
         "--split-seed", type=int, default=0, help="seed of the by-scene split (non-official scenes)"
     )
@@ -44,14 +84,18 @@ def config_from_args(args: argparse.Namespace) -> PrepareConfig:
         out=args.out,
         workers=args.workers,
         scenes=args.scenes,
-        accumulate_keyframes=args.accumulate_keyframes,
+        accumulate_sweeps=args.accumulate_sweeps,
+        accumulate_sweeps_test=args.accumulate_sweeps_test,
         movable_prefixes=tuple(args.movable_prefixes),
         radar=RadarOptions(
             channels=tuple(args.radar_channels),
             sweeps=args.radar_sweeps,
             keyframes=args.radar_keyframes,
+            filters=args.radar_filters,
+            box_test=args.radar_box_test,
         ),
-        interpolation=InterpolationConfig(),
+        interpolation=InterpolationConfig(method=args.densify),
+        association=AssociationConfig(patch_half_size=tuple(args.patch_size)),
         split_seed=args.split_seed,
         copy_images=args.copy_images,
         progress=not args.no_progress,

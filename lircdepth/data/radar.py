@@ -1,9 +1,12 @@
 """Radar points of a keyframe in its camera's pixels, with features and object index.
 
-Default (the method): the keyframe's own RADAR_FRONT sweep. Options add the
-neighbouring +/- N sweeps of each radar, the radar keyframes of +/- N neighbouring
-samples, and more radars; overlapping points are resolved later by the rasteriser
-(nearer point wins a pixel).
+Default (the published method): the keyframe's own RADAR_FRONT sweep, every point
+(devkit filters off), in file order, each point tied to the annotated box of a
+movable object that strictly contains it. Options: the devkit's default filters, the
+tolerant box test (grown boxes, azimuth tolerance), the neighbouring +/- N sweeps of
+each radar, the radar keyframes of +/- N neighbouring samples, and more radars.
+Points sharing a pixel are resolved later by the rasteriser's rule ("last" keeps file
+order meaningful; use "nearest" for accumulated sweeps).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from nuscenes.nuscenes import NuScenes
 
-from lircdepth.data.boxes import assign_to_boxes
+from lircdepth.data.boxes import MOVABLE_PREFIXES, assign_to_boxes, is_movable
 from lircdepth.data.nusc_sources import RADAR_RCS_ROW, RADAR_VX_ROW, RADAR_VY_ROW, SensorPoses
 from lircdepth.geometry import (
     RADAR_BORDER,
@@ -28,13 +31,43 @@ from lircdepth.geometry import (
 RADAR_COLUMNS = ("u", "v", "depth", "rcs", "vx", "vy", "object")
 
 
+BOX_TESTS = ("strict", "grown")
+
+
 @dataclass(frozen=True)
 class RadarOptions:
+    """Which radar points, read how, tied to which boxes.
+
+    `filters`: "none" (every point, published) or "devkit" (its default state filters).
+    `box_test`: "strict" (point inside the annotated box, published) or "grown" (box
+    grown by `box_margin` m, height ignored, +/- `azimuth_tolerance_deg`), over the boxes
+    whose category starts with one of `box_categories`.
+    """
+
     channels: tuple[str, ...] = ("RADAR_FRONT",)
     sweeps: int = 0
     keyframes: int = 0
+    filters: str = "none"
+    box_test: str = "strict"
+    box_categories: tuple[str, ...] = MOVABLE_PREFIXES
     box_margin: float = 0.5
     azimuth_tolerance_deg: float = 1.7
+
+    def __post_init__(self) -> None:
+        if self.box_test not in BOX_TESTS:
+            raise ValueError(
+                f"box_test must be one of {', '.join(BOX_TESTS)}, got {self.box_test!r}"
+            )
+
+    def box_tolerance(self) -> dict[str, float | bool]:
+        """Keyword arguments of `assign_to_boxes` for the chosen box test."""
+        if self.box_test == "strict":
+            return {}
+        return {
+            "margin": self.box_margin,
+            "azimuth_tolerance_deg": self.azimuth_tolerance_deg,
+            "ignore_height": True,
+        }
 
 
 def _walk(nusc: NuScenes, table: str, token: str, steps: int, direction: str) -> list[str]:
@@ -80,6 +113,7 @@ def radar_points(
     T_cam_from_global = poses.sensor_from_global(camera_token)
     camera_matrix = poses.camera_matrix(camera_token)
     boxes = nusc.get_boxes(camera_token)
+    candidates = [i for i, box in enumerate(boxes) if is_movable(box.name, options.box_categories)]
     parts = []
     for token in radar_tokens:
         fields = load_fields(token)
@@ -91,14 +125,15 @@ def radar_points(
         )
         owner = assign_to_boxes(
             in_global,
-            boxes,
+            [boxes[i] for i in candidates],
             T_global_from_radar[:3, 3],
-            options.box_margin,
-            options.azimuth_tolerance_deg,
+            **options.box_tolerance(),
         )
         object_index = np.zeros(len(owner))
         on_box = owner >= 0
-        object_index[on_box] = object_row_of_box[owner[on_box]] + 1
+        object_index[on_box] = (
+            object_row_of_box[np.asarray(candidates, dtype=np.int64)[owner[on_box]]] + 1
+        )
         keep = in_image_mask(
             projected[:, :2], projected[:, 2], height, width, RADAR_MIN_DEPTH, RADAR_BORDER
         )

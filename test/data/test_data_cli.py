@@ -13,7 +13,17 @@ def test_prepare_command_in_parallel_matches_the_library_run(
     out = tmp_path / "out"
     argv = ["prepare", "--dataroot", str(synth_root), "--version", "v1.0-mini", "--out", str(out)]
     scenes = ["--scenes", "synth-0000", "synth-0002", "--workers", "2"]
-    code = main([*argv, *scenes, "--accumulate-keyframes", "2", "--no-progress"])
+    code = main(
+        [
+            *argv,
+            *scenes,
+            "--accumulate-sweeps",
+            "10",
+            "--accumulate-sweeps-test",
+            "10",
+            "--no-progress",
+        ]
+    )
     assert code == 0
     records = [
         r for s in ("train", "val", "test") for r in storage.read_index(out / "index" / f"{s}.txt")

@@ -47,7 +47,7 @@ def test_truncated_sensor_file_is_named(tmp_path, synth_root, modality):
                 dataroot=root,
                 out=tmp_path / "out",
                 scenes=[scene],
-                accumulate_keyframes=1,
+                accumulate_sweeps=5,
                 progress=False,
             )
         )

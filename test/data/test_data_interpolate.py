@@ -1,11 +1,19 @@
-"""Densification keeps edges sharp and does not invent depth far from any sample."""
+"""Densification: linear over the samples' triangles (published), or the edge-preserving
+nearest fill (option) that keeps edges sharp and invents no depth far from any sample."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from scipy.interpolate import LinearNDInterpolator
 
 from lircdepth.data import storage
-from lircdepth.data.interpolate import fill_nearest, interpolate_depth, remove_see_through
+from lircdepth.data.interpolate import (
+    InterpolationConfig,
+    fill_nearest,
+    interpolate_depth,
+    remove_see_through,
+)
 
 
 def _sparse_step(near=5.0, far=20.0):
@@ -55,6 +63,40 @@ def test_interpolated_map_matches_true_depth(prepared_root, synth_root):
     assert np.mean(errors < 0.1) > 0.8
 
 
-def test_interpolate_depth_scales_with_width():
-    _, sparse = _sparse_step()
-    assert interpolate_depth(sparse).shape == sparse.shape
+def test_nearest_option_scales_with_width_and_keeps_the_edge():
+    truth, sparse = _sparse_step()
+    dense = interpolate_depth(sparse, InterpolationConfig(method="nearest"))
+    assert dense.shape == sparse.shape
+    assert set(np.unique(dense)) <= {0.0, 5.0, 20.0}
+
+
+def test_default_is_linear_interpolation_between_samples():
+    """Published "D": linear interpolation, so a gap between two depths gets their blend."""
+    sparse = np.zeros((20, 30), dtype=np.float32)
+    sparse[[0, 0, 19, 19], [0, 29, 0, 29]] = [10.0, 20.0, 10.0, 20.0]
+    dense = interpolate_depth(sparse)
+    assert dense[10, 0] == pytest.approx(10.0) and dense[5, 29] == pytest.approx(20.0)
+    assert np.allclose(dense[7], 10.0 + 10.0 * np.arange(30) / 29, atol=1e-5)
+
+
+def test_linear_equals_scipy_linear_nd_interpolator_with_zero_outside_the_hull():
+    rng = np.random.default_rng(3)
+    sparse = np.zeros((48, 64), dtype=np.float32)
+    sparse.flat[rng.choice(sparse.size, 300, replace=False)] = rng.uniform(2, 60, 300)
+    rows, cols = np.nonzero(sparse)
+    reference = LinearNDInterpolator(
+        np.column_stack([cols, rows]).astype(np.float64), sparse[rows, cols], fill_value=0.0
+    )
+    grid_rows, grid_cols = np.mgrid[0:48, 0:64]
+    expected = reference(grid_cols.ravel(), grid_rows.ravel()).reshape(48, 64)
+    dense = interpolate_depth(sparse)
+    assert np.allclose(dense, expected, atol=1e-5)
+    assert (dense == 0).any() and (dense[rows, cols] == sparse[rows, cols]).all()
+
+
+def test_linear_with_too_few_samples_is_empty_and_bad_method_is_named():
+    line = np.zeros((10, 10), dtype=np.float32)
+    line[3, 2:8] = 5.0  # all samples on one line: no triangle
+    assert not interpolate_depth(line).any()
+    with pytest.raises(ValueError, match="densify"):
+        interpolate_depth(line, InterpolationConfig(method="cubic"))

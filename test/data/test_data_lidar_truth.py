@@ -56,18 +56,12 @@ def _trail_fraction(synth_root, movable_prefixes):
     trails = []
     for scene in nusc.scene:
         samples = scene_keyframes(nusc, scene)
-        lidar = SceneLidar.load(
-            nusc, poses, [s["data"]["LIDAR_TOP"] for s in samples], movable_prefixes, 0.3
-        )
+        tokens = [s["data"]["LIDAR_TOP"] for s in samples]
+        lidar = SceneLidar.load(nusc, poses, tokens, movable_prefixes, 0.3, window=30)
         for k, sample in enumerate(samples):
             camera = sample["data"]["CAM_FRONT"]
-            depth = depth_map(
-                lidar.stacked(k, 3),
-                poses.sensor_from_global(camera),
-                poses.camera_matrix(camera),
-                388,
-                704,
-            )
+            points = lidar.in_camera(k, 30, poses.sensor_from_global(camera))
+            depth = depth_map(points, poses.camera_matrix(camera), 388, 704)
             truth = np.load(synth_root / "depth_gt" / f"{camera}.npy")
             valid = (depth > 0) & (truth > 0)
             trails.append((truth[valid] - depth[valid]) > 0.05 * truth[valid])

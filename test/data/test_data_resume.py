@@ -29,7 +29,8 @@ def test_resume_regenerates_exactly_the_deleted_files(prepared_root, synth_root,
             dataroot=synth_root,
             version="v1.0-mini",
             out=out,
-            accumulate_keyframes=2,
+            accumulate_sweeps=10,
+            accumulate_sweeps_test=10,
             progress=False,
         )
     )
