@@ -33,10 +33,12 @@ from lircdepth.data import storage
 from lircdepth.data.accumulate import SceneLidar, depth_map
 from lircdepth.data.association import AssociationConfig, association_label
 from lircdepth.data.boxes import MOVABLE_PREFIXES, image_boxes
+from lircdepth.data.integrity import changed_files, check_camera_image, file_sizes, previous_sizes
 from lircdepth.data.interpolate import InterpolationConfig, interpolate_depth
 from lircdepth.data.nusc_sources import PrepareInputError, SensorPoses, load_radar, open_nuscenes
 from lircdepth.data.radar import RadarOptions, radar_points, radar_sample_data
 from lircdepth.data.splits import SPLITS, assign_splits
+from lircdepth.errors import UsageError, UserError
 
 CAMERA = "CAM_FRONT"
 LIDAR = "LIDAR_TOP"
@@ -49,6 +51,8 @@ OUTPUTS = {
     "depth_interp": ".png",
     "assoc_label": ".png",
 }
+ON_ERROR = ("stop", "skip")
+SKIPPED_FILE = "skipped.txt"  # index/skipped.txt: JSON Lines, one skipped keyframe each
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,15 @@ class PrepareConfig:
     split_seed: int = 0
     copy_images: bool = False
     progress: bool = True
+    on_error: str = "stop"  # "skip": leave out keyframes with bad inputs, list them
+
+
+@dataclass
+class SceneResult:
+    """The index records of one scene's good keyframes and a line per skipped one."""
+
+    records: list[dict]
+    skipped: list[dict] = field(default_factory=list)
 
 
 def output_path(out: Path, name: str, camera_token: str) -> Path:
@@ -120,34 +133,68 @@ def sample_record(
 class ScenePreparer:
     """Computes the missing outputs of one scene's keyframes."""
 
-    def __init__(self, config: PrepareConfig, nusc: NuScenes, window: int = 80) -> None:
+    def __init__(
+        self,
+        config: PrepareConfig,
+        nusc: NuScenes,
+        previous: dict[str, dict[str, int]] | None = None,
+        window: int = 80,
+    ) -> None:
         self.config, self.nusc = config, nusc
         self.window = window  # lidar sweeps each way
         self.poses = SensorPoses(nusc)
         self.radar_cache: dict[str, np.ndarray] = {}
+        self.previous = previous or {}  # camera token -> output sizes of the last index
 
     def run(self, scene: dict) -> list[dict]:
+        return self.run_scene(scene).records
+
+    def run_scene(self, scene: dict) -> SceneResult:
+        """Write the scene's missing outputs; with on_error "skip", bad keyframes are listed."""
         samples = scene_keyframes(self.nusc, scene)
         records = [sample_record(self.config, self.nusc, self.poses, scene, s) for s in samples]
-        todo = [k for k, record in enumerate(records) if self._missing(record)]
-        if not todo:
-            return records
-        lidar = SceneLidar.load(
-            self.nusc,
-            self.poses,
-            [record["lidar_token"] for record in records],
-            self.config.movable_prefixes,
-            self.config.movable_box_margin,
-            self.window,
-            keyframes=todo,
-        )
-        for k in todo:
-            self._write_sample(records[k], samples[k], lidar, k)
-        return records
+        missing = {k: self._missing(record) for k, record in enumerate(records)}
+        todo = [k for k in missing if missing[k]]
+        result = SceneResult([])
+        bad: set[int] = set()
+        try:
+            lidar = SceneLidar.load(
+                self.nusc,
+                self.poses,
+                [record["lidar_token"] for record in records],
+                self.config.movable_prefixes,
+                self.config.movable_box_margin,
+                self.window,
+                keyframes=todo,
+            ) if todo else None  # fmt: skip
+        except UserError as error:
+            bad = set(todo)
+            result.skipped += [self._skip(records[k], error) for k in todo]
+        for k in sorted(set(todo) - bad):
+            try:
+                self._write_sample(records[k], samples[k], lidar, k, missing[k])
+            except UserError as error:
+                bad.add(k)
+                result.skipped.append(self._skip(records[k], error))
+        out = Path(self.config.out)
+        for k, record in enumerate(records):
+            if k not in bad:
+                result.records.append(record | {"sizes": file_sizes(out, record, list(OUTPUTS))})
+        return result
+
+    def _skip(self, record: dict, error: Exception) -> dict:
+        if self.config.on_error != "skip":
+            raise error
+        return {"camera_token": record["camera_token"], "scene_name": record["scene_name"],
+                "error": str(error).splitlines()[0]}  # fmt: skip
 
     def _missing(self, record: dict) -> list[str]:
         out = Path(self.config.out)
         names = [name for name in OUTPUTS if not (out / record[name]).is_file()]
+        recorded = self.previous.get(record["camera_token"], {})
+        for name in changed_files(out, record, recorded):
+            tqdm.write(f"warning: {out / record[name]} changed since it was prepared; recomputing")
+            names.append(name)
         if self.config.copy_images and not (out / record["image"]).is_file():
             names.append("image")
         return names
@@ -194,11 +241,13 @@ class ScenePreparer:
             ),
         }
 
-    def _write_sample(self, record: dict, sample: dict, lidar: SceneLidar, k: int) -> None:
-        missing = self._missing(record)
+    def _write_sample(
+        self, record: dict, sample: dict, lidar: SceneLidar, k: int, missing: list[str]
+    ) -> None:
         out = Path(self.config.out)
+        source = self.poses.path(record["camera_token"])
+        check_camera_image(source, record["width"], record["height"])
         if "image" in missing:
-            source = self.poses.path(record["camera_token"])
             storage.write_atomic(out / record["image"], source.read_bytes())
         arrays = self.compute(record, sample, lidar, k)
         for name in missing:
@@ -217,10 +266,11 @@ class ScenePreparer:
 _WORKER_STATE: dict[str, object] = {}
 
 
-def _prepare_scene(scene_token: str) -> list[dict]:
+def _prepare_scene(scene_token: str) -> SceneResult:
     config, nusc = _WORKER_STATE["config"], _WORKER_STATE["nusc"]
     window = _WORKER_STATE["windows"][scene_token]
-    return ScenePreparer(config, nusc, window=window).run(nusc.get("scene", scene_token))
+    preparer = ScenePreparer(config, nusc, _WORKER_STATE["previous"], window=window)
+    return preparer.run_scene(nusc.get("scene", scene_token))
 
 
 def accumulation_windows(
@@ -246,21 +296,24 @@ def select_scenes(nusc: NuScenes, wanted: list[str] | tuple[str, ...] | None) ->
     return list({by_key[name]["token"]: by_key[name] for name in wanted}.values())
 
 
-def _run_scenes(config: PrepareConfig, scene_tokens: list[str], total: int) -> list[dict]:
-    records: list[dict] = []
+def _run_scenes(config: PrepareConfig, scene_tokens: list[str], total: int) -> SceneResult:
+    done = SceneResult([])
+
+    def add(result: SceneResult) -> None:
+        done.records.extend(result.records)
+        done.skipped.extend(result.skipped)
+        bar.update(len(result.records) + len(result.skipped))
+
     with tqdm(total=total, unit="keyframe", desc="prepare", disable=not config.progress) as bar:
         if config.workers > 1 and len(scene_tokens) > 1:
             context = multiprocessing.get_context("fork")
             with context.Pool(min(config.workers, len(scene_tokens))) as pool:
-                for scene_records in pool.imap_unordered(_prepare_scene, scene_tokens):
-                    records += scene_records
-                    bar.update(len(scene_records))
+                for result in pool.imap_unordered(_prepare_scene, scene_tokens):
+                    add(result)
         else:
             for token in scene_tokens:
-                scene_records = _prepare_scene(token)
-                records += scene_records
-                bar.update(len(scene_records))
-    return records
+                add(_prepare_scene(token))
+    return done
 
 
 def prepare(config: PrepareConfig) -> dict[str, list[dict]]:
@@ -269,14 +322,22 @@ def prepare(config: PrepareConfig) -> dict[str, list[dict]]:
     scenes = select_scenes(nusc, config.scenes)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
+    if config.on_error not in ON_ERROR:
+        raise UsageError(
+            f"--on-error must be one of {', '.join(ON_ERROR)}, got {config.on_error!r}"
+        )
     splits = assign_splits(config.version, [scene["name"] for scene in scenes], config.split_seed)
     windows = accumulation_windows(config, scenes, splits)
-    _WORKER_STATE.update(config=config, nusc=nusc, windows=windows)
+    _WORKER_STATE.update(
+        config=config, nusc=nusc, windows=windows, previous=previous_sizes(out / "index", SPLITS)
+    )
     try:
         total = sum(scene["nbr_samples"] for scene in scenes)
-        records = _run_scenes(config, [scene["token"] for scene in scenes], total)
+        done = _run_scenes(config, [scene["token"] for scene in scenes], total)
     finally:
         _WORKER_STATE.clear()
+    records = done.records
+    storage.write_index(out / "index" / SKIPPED_FILE, done.skipped)
     order = {scene["token"]: i for i, scene in enumerate(scenes)}
     records.sort(key=lambda r: (order[r["scene_token"]], r["timestamp"]))
     index = {

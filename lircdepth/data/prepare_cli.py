@@ -6,10 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
+from lircdepth.data import storage
 from lircdepth.data.association import PATCH_HALF_SIZE, AssociationConfig
 from lircdepth.data.interpolate import DENSIFY_METHODS, InterpolationConfig
-from lircdepth.data.nusc_sources import RADAR_FILTERS, PrepareInputError
-from lircdepth.data.prepare import MOVABLE_PREFIXES, PrepareConfig, prepare
+from lircdepth.data.nusc_sources import RADAR_FILTERS
+from lircdepth.data.prepare import (
+    MOVABLE_PREFIXES,
+    ON_ERROR,
+    SKIPPED_FILE,
+    PrepareConfig,
+    prepare,
+)
 from lircdepth.data.radar import BOX_TESTS, RadarOptions
 
 
@@ -75,6 +82,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--copy-images", action="store_true", help="copy images into --out")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument(
+        "--on-error",
+        choices=ON_ERROR,
+        default="stop",
+        help="stop at the first unreadable input (default) or skip that keyframe and list "
+        f"it (also in OUT/index/{SKIPPED_FILE})",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> PrepareConfig:
@@ -99,15 +113,29 @@ def config_from_args(args: argparse.Namespace) -> PrepareConfig:
         split_seed=args.split_seed,
         copy_images=args.copy_images,
         progress=not args.no_progress,
+        on_error=args.on_error,
     )
 
 
+def shared_scenes(index: dict[str, list[dict]]) -> set[str]:
+    """Scenes that are in both val and test (too few scenes to hold them apart)."""
+    scenes = {split: {r["scene_name"] for r in records} for split, records in index.items()}
+    return scenes.get("val", set()) & scenes.get("test", set())
+
+
 def run(args: argparse.Namespace) -> int:
-    try:
-        index = prepare(config_from_args(args))
-    except PrepareInputError as error:
-        print(f"lircdepth prepare: error: {error}", file=sys.stderr)
-        return 2
+    index = prepare(config_from_args(args))
     counts = ", ".join(f"{split} {len(records)}" for split, records in index.items())
     print(f"prepared {args.out}: {counts} samples (index in {args.out / 'index'})")
+    skipped = storage.read_index(args.out / "index" / SKIPPED_FILE)
+    for entry in skipped:
+        print(f"skipped {entry['scene_name']} {entry['camera_token']}: {entry['error']}")
+    shared = shared_scenes(index)
+    if shared:
+        print(
+            f"lircdepth prepare: warning: val and test are the same scene(s) "
+            f"({', '.join(sorted(shared))}): test scores are not held out; "
+            "prepare 3 or more scenes for separate val and test scenes",
+            file=sys.stderr,
+        )
     return 0
