@@ -44,7 +44,6 @@ class UserError(Exception):
         if exit_code is not None:
             self.exit_code = exit_code
 
-
     def __str__(self) -> str:  # plain message, also where a base is KeyError (which quotes)
         return str(self.args[0]) if self.args else ""
 
