@@ -1,7 +1,8 @@
 """Depth metrics at distance caps (50, 70, 80 m), as the radar-camera depth papers report them.
 
 Protocol (method.md section 5): for each cap, a pixel counts when its ground truth lies in
-(1e-3, cap); the prediction is clamped to [1e-3, cap]; every metric is computed per image
+(1e-3, cap); a NaN prediction pixel counts as the minimum depth (as the published
+evaluation does) and the prediction is clamped to [1e-3, cap]; every metric is computed per image
 and then averaged over the images that have at least one valid pixel.
 
 Units: MAE and RMSE in metres; iMAE and iRMSE in 1/km (inverse depth in 1/m times 1000,
@@ -61,7 +62,7 @@ def image_metrics(pred: np.ndarray, gt: np.ndarray, cap: float) -> dict[str, flo
     if not valid.any():
         return None
     g = gt[valid]
-    p = np.clip(pred[valid], MIN_DEPTH, cap)
+    p = np.clip(np.where(np.isnan(pred[valid]), MIN_DEPTH, pred[valid]), MIN_DEPTH, cap)
     err = p - g
     inv_err_per_km = (1.0 / p - 1.0 / g) * 1000.0
     log_err = np.log(p) - np.log(g)

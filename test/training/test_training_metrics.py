@@ -59,6 +59,13 @@ def test_delta_thresholds_and_tiny_predictions():
     assert math.isfinite(m["imae"])  # the 0 m prediction was clamped to 1e-3 m
 
 
+def test_nan_prediction_pixel_counts_as_the_minimum_depth():
+    gt = np.array([10.0, 20.0])
+    m = image_metrics(np.array([np.nan, 20.0]), gt, cap=80)
+    assert m["mae"] == pytest.approx((10.0 - 1e-3) / 2)  # the NaN pixel predicts 1e-3 m
+    assert m == image_metrics(np.array([1e-3, 20.0]), gt, cap=80)
+
+
 def test_no_valid_pixel_gives_none():
     assert image_metrics(np.ones((3, 3)), np.zeros((3, 3)), cap=80) is None
 
