@@ -19,12 +19,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+# Sleeping, not spinning, OpenMP threads: when other jobs share the cores, spinning
+# threads wait for a descheduled sibling (measured: a training step took 10x the CPU time
+# of the 1-thread step at load 11 on 2 cores). Read when torch loads, so set before it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from lircdepth.resources import shipped_file
-from lircdepth.stage_clock import StageClock
-from lircdepth.training.curves import plot_curves
-from lircdepth.training.visualize import colorize, error_map, save_png
+import numpy as np  # noqa: E402
+
+from lircdepth.resources import shipped_file  # noqa: E402
+from lircdepth.stage_clock import StageClock  # noqa: E402
+from lircdepth.training.curves import plot_curves  # noqa: E402
+from lircdepth.training.visualize import colorize, error_map, save_png  # noqa: E402
 
 RUNS = {
     "teacher": ("teacher", "teacher_synth_tiny.txt"),
