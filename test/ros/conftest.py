@@ -63,7 +63,15 @@ def live_node(student_checkpoint, tmp_path_factory):
     env = isolated_env()
     log = tmp_path_factory.mktemp("live_node") / "node.log"
     process = start(
-        node_args(student_checkpoint, "device:=cpu", "diagnostics.period:=0.2", "tf.wait:=1.0"),
+        # backend torch: the exactness test compares with the torch estimator (auto may pick
+        # another engine, equal only to ~1e-5).
+        node_args(
+            student_checkpoint,
+            "device:=cpu",
+            "backend:=torch",
+            "diagnostics.period:=0.2",
+            "tf.wait:=1.0",
+        ),
         env,
         log,
     )
