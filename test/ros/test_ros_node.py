@@ -60,7 +60,7 @@ def test_depth_matches_estimator_exactly(
     for transform in transforms:
         buffer.set_transform(transform, static=True)
     torch.set_num_threads(int(live_node.env["OMP_NUM_THREADS"]))  # the node's summation order
-    estimator = DepthEstimator.from_checkpoint(student_checkpoint, device="cpu")
+    estimator = DepthEstimator.from_checkpoint(student_checkpoint, device="cpu", backend="torch")
     for frame in frames:
         inputs = frame_inputs(frame.image, frame.camera_info, [frame.radar], RadarToCamera(buffer))
         assert len(inputs.radar_points) > 0
