@@ -165,4 +165,6 @@ def test_absent_cuda_is_a_clear_error(student_checkpoint):
 
 def test_half_precision_on_cpu_is_refused(student_checkpoint):
     with pytest.raises(ValueError, match="only supported on CUDA"):
-        DepthEstimator.from_checkpoint(student_checkpoint, device="cpu", backend="torch", dtype="fp16")
+        DepthEstimator.from_checkpoint(
+            student_checkpoint, device="cpu", backend="torch", dtype="fp16"
+        )
