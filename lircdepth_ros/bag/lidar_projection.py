@@ -10,6 +10,7 @@ import numpy as np
 
 from lircdepth.data.accumulate import depth_map
 from lircdepth.data.storage import DEPTH_SCALE, MAX_STORED_DEPTH
+from lircdepth.geometry import transform_points
 
 
 def stored_depth(depth: np.ndarray) -> np.ndarray:
@@ -27,4 +28,5 @@ def lidar_depth_map(
     width: int,
 ) -> np.ndarray:
     """H x W float32 depth (metres, 0 = none) of N x 3 map-frame lidar points seen by the camera."""
-    return stored_depth(depth_map(points_map, T_camera_from_map, camera_matrix, height, width))
+    points_cam = transform_points(T_camera_from_map, points_map)
+    return stored_depth(depth_map(points_cam, camera_matrix, height, width))
