@@ -122,15 +122,24 @@ def problem_count(values: dict[str, float]) -> float:
 
 
 def diagnostic_array(
-    name: str, hardware_id: str, values: dict[str, float], warnings: list[str], stamp
+    name: str,
+    hardware_id: str,
+    values: dict[str, float],
+    warnings: list[str],
+    stamp,
+    info: dict[str, str] | None = None,
 ) -> DiagnosticArray:
-    """One DiagnosticStatus: WARN with a message when something is wrong, else OK."""
+    """One DiagnosticStatus: WARN with a message when something is wrong, else OK.
+
+    `info` holds fixed facts (the engine and why it was chosen) listed after the numbers.
+    """
     status = DiagnosticStatus(
         level=DiagnosticStatus.WARN if warnings else DiagnosticStatus.OK,
         name=name,
         hardware_id=hardware_id,
         message="; ".join(warnings) if warnings else "running",
-        values=[KeyValue(key=key, value=f"{value:g}") for key, value in values.items()],
+        values=[KeyValue(key=key, value=f"{value:g}") for key, value in values.items()]
+        + [KeyValue(key=key, value=text) for key, text in (info or {}).items()],
     )
     return DiagnosticArray(status=[status], header=Header(stamp=stamp))
 

@@ -150,7 +150,7 @@ class DepthNode(Node):
         self._worker.start()
         tf_source = "tf2_ros" if isinstance(transforms, Tf2RosTransforms) else "project buffer"
         self.get_logger().info(
-            f"ready: {config.checkpoint.name} on {self.estimator.device} ({self.estimator.backend}); "
+            f"ready: {config.checkpoint.name} on {self.estimator.device} ({self.estimator.backend_name}: {self.estimator.backend_reason}); "
             f"inputs {self.resolve_topic_name('image')}, {self.resolve_topic_name('radar')}; "
             f"sync {config.sync_method}; TF {tf_source if transforms else 'off'}; "
             f"FASTDDS_DEFAULT_PROFILES_FILE={os.environ.get('FASTDDS_DEFAULT_PROFILES_FILE', '(unset)')}"
@@ -429,6 +429,11 @@ class DepthNode(Node):
                 values,
                 warnings,
                 self.get_clock().now().to_msg(),
+                info={
+                    "backend": self.estimator.backend_name,
+                    "backend_reason": self.estimator.backend_reason,
+                    "device": str(self.estimator.device),
+                },
             )
         )
         self._periods += 1

@@ -38,6 +38,14 @@ def _set_stamp(msg, seconds: float):
     return msg
 
 
+def _number_or_text(value: str) -> float | str:
+    """Counters are numbers; the engine facts (backend, backend_reason, device) are text."""
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
 class Peer:
     """Publishers for the node's inputs and listeners for its depth and diagnostics."""
 
@@ -57,7 +65,7 @@ class Peer:
         self.image_pub = self.node.create_publisher(Image, "image", qos_profile_sensor_data)
         self.radar_pub = self.node.create_publisher(PointCloud2, "radar", qos_profile_sensor_data)
         self.depth_stamps: set[str] = set()
-        self.diagnostics: dict[str, float] = {}
+        self.diagnostics: dict[str, float | str] = {}
         self.node.create_subscription(
             Image, "depth", lambda m: self.depth_stamps.add(_key(m.header.stamp)), 10
         )
@@ -66,7 +74,7 @@ class Peer:
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
         for status in msg.status:
             if status.hardware_id == "lircdepth":
-                self.diagnostics = {kv.key: float(kv.value) for kv in status.values}
+                self.diagnostics = {kv.key: _number_or_text(kv.value) for kv in status.values}
 
     def spin_until(self, done: Callable[[], bool], timeout: float) -> bool:
         end = time.monotonic() + timeout

@@ -105,6 +105,12 @@ def test_pair_waits_for_tf_that_trails_the_data(bad_input_results, live_node):
     assert bad_input_results["late_tf"]["answered"], live_node.log.read_text()
 
 
+def test_diagnostics_name_the_engine_and_why(bad_input_results, live_node):
+    diagnostics = bad_input_results["diagnostics"]
+    assert diagnostics["backend"] == "torch fp32", diagnostics
+    assert diagnostics["backend_reason"] and diagnostics["device"] == "cpu", diagnostics
+
+
 def test_node_keeps_running_after_bad_input(bad_input_results, live_node):
     assert bad_input_results["good_frame_after"]["answered"], live_node.log.read_text()
     assert live_node.process.poll() is None

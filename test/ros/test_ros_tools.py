@@ -119,8 +119,14 @@ def write_params(path: Path, checkpoint: Path, **sections: dict) -> Path:
 
 
 def param(env, name: str, *args: str) -> str:
-    result = ros2(env, "param", *args[:1], "/lircdepth_node", name, *args[1:])
-    return result.stdout + result.stderr
+    """`ros2 param VERB /lircdepth_node NAME ...`, retried while discovery has not seen the node."""
+    deadline = time.monotonic() + 20
+    while True:
+        result = ros2(env, "param", *args[:1], "/lircdepth_node", name, *args[1:])
+        output = result.stdout + result.stderr
+        if "Node not found" not in output or time.monotonic() > deadline:
+            return output
+        time.sleep(1)
 
 
 # --- defect 3: the package is found by ros2 after scripts/setup.sh --------------------------
