@@ -26,6 +26,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 
+from lircdepth.atomic import write_json_atomic, write_text_atomic  # noqa: E402
 from lircdepth.resources import shipped_file  # noqa: E402
 from lircdepth.stage_clock import StageClock  # noqa: E402
 from lircdepth.training.curves import plot_curves  # noqa: E402
@@ -190,10 +191,7 @@ def evaluate_networks(checkpoints: dict[str, Path], prepared: Path, out: Path) -
     for name, checkpoint in checkpoints.items():
         path = out / "eval" / f"{name}.json"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(
-                json.dumps(evaluate_checkpoint(checkpoint, prepared, split="test"), indent=2)
-            )
+            write_json_atomic(path, evaluate_checkpoint(checkpoint, prepared, split="test"))
         results[name] = json.loads(path.read_text())
     return results
 
@@ -389,7 +387,7 @@ def write_report(
         lines += [clock.markdown(), ""]
     lines += _latency_lines(out / "logs")
     report = out / "report.md"
-    report.write_text("\n".join(lines))
+    write_text_atomic(report, "\n".join(lines))
     return report
 
 

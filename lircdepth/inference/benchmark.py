@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lircdepth.atomic import write_json_atomic
+
 MODELS = {"student": "lircdepth", "teacher": "cafnet"}
 DEFAULT_SIZES = ("352x704", "896x1600")
 CPU_ENGINES = (
@@ -413,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  measured {size[0]}x{size[1]}", file=sys.stderr, flush=True)
     print(format_tables(rows))
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
+        write_json_atomic(args.json, rows)
     return 1 if any("error" in row for row in rows) else 0
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lircdepth.atomic import atomic_path
+
 LOSS_TAG = "train/total"
 VAL_TAG = "val/80m/mae"
 
@@ -43,7 +45,7 @@ def plot_curves(run_dirs: dict[str, Path], path: Path) -> Path:
         axes.grid(alpha=0.3)
         axes.legend()
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
+    with atomic_path(path) as temp:
+        figure.savefig(temp, dpi=100, format="png")
     plt.close(figure)
     return path
