@@ -1,8 +1,8 @@
 """sensor_msgs Image and PointCloud2 <-> numpy, without cv_bridge or sensor_msgs_py.
 
 Why our own: neither cv_bridge nor sensor_msgs_py is published on PyPI, and the node
-must run on a plain venv. Where they are importable (a real ROS install) the
-`*_with_library` functions use them, and the tests check both give the same arrays.
+must run on a plain venv; these converters also check every field and honour row padding.
+Where sensor_msgs_py is installed, the real-tools tests check both give the same arrays.
 Every malformed message raises `MessageError` naming the field that is wrong, with a
 `kind` ("image.encoding", "pointcloud2.row_step", ...) the node counts it under. The
 `check_*` validators read only the header fields and the data length, never the payload,
@@ -18,16 +18,6 @@ import sys
 import numpy as np
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField
 from std_msgs.msg import Header
-
-try:
-    from cv_bridge import CvBridge
-except ImportError:
-    CvBridge = None
-try:
-    from sensor_msgs_py import point_cloud2 as sensor_msgs_py_point_cloud2
-except ImportError:
-    sensor_msgs_py_point_cloud2 = None
-
 
 # Default input size limits (node parameters limits.max_image_pixels / limits.max_radar_points):
 # four 1600 x 900 cameras' worth of pixels, and far more points than any radar sweep has
@@ -178,13 +168,6 @@ def numpy_to_image(image: np.ndarray, encoding: str, header: Header | None = Non
     return msg
 
 
-def image_to_numpy_with_library(msg: Image) -> np.ndarray:
-    """cv_bridge's view of the image (only where cv_bridge is installed)."""
-    if CvBridge is None:
-        raise RuntimeError("cv_bridge is not importable here")
-    return CvBridge().imgmsg_to_cv2(msg, desired_encoding="passthrough")
-
-
 def camera_matrix_from_info(info: CameraInfo) -> np.ndarray:
     """3 x 3 K from CameraInfo.k; MessageError when it is not a usable pinhole matrix
     (9 finite values, fx, fy > 0, last row 0 0 1): a zero K would put every radar point
@@ -281,13 +264,6 @@ def pointcloud2_to_array(msg: PointCloud2, max_points: int | None = None) -> np.
         :, : width * msg.point_step
     ]
     return np.ascontiguousarray(rows).view(dtype).reshape(-1)
-
-
-def pointcloud2_to_array_with_library(msg: PointCloud2) -> np.ndarray:
-    """sensor_msgs_py's view of the cloud (only where sensor_msgs_py is installed)."""
-    if sensor_msgs_py_point_cloud2 is None:
-        raise RuntimeError("sensor_msgs_py is not importable here")
-    return np.asarray(sensor_msgs_py_point_cloud2.read_points(msg, skip_nans=False)).reshape(-1)
 
 
 def array_to_pointcloud2(
