@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,85 +64,48 @@ def _connections(reader: Reader, topic: str) -> list:
     return found
 
 
-class BagGroundTruth:
-    """Single-sweep lidar depth maps for the camera frames a bag records.
+class BagRecording:
+    """What scoring needs from a bag, read in one pass for any number of cameras: the mounts
+    (/tf_static), the ego poses (/tf), every CameraInfo of the cameras, the lidar stamps and
+    the keyframe table. Lidar sweeps are read on demand (`load_lidar`) and kept."""
 
-    `targets` maps each scored camera stamp (ns) to the stamp (ns) of the lidar sweep
-    that is its ground truth: with frames="keyframes" the nuScenes keyframe pairs the
-    converter stored in metadata.yaml, with frames="all" every camera frame and the
-    nearest lidar sweep in time.
-    """
-
-    def __init__(
-        self,
-        bag: str | Path,
-        camera: str = "CAM_FRONT",
-        lidar: str = LIDAR_CHANNEL,
-        frames: str = "keyframes",
-    ):
-        if frames not in FRAME_SELECTIONS:
-            raise ValueError(f"frames must be one of {FRAME_SELECTIONS}, got {frames!r}")
+    def __init__(self, bag: str | Path, cameras: Sequence[str], lidar: str = LIDAR_CHANNEL):
         self.bag = Path(bag)
+        self.lidar_frame = lidar
         self.static: dict[str, np.ndarray] = {}
         self.poses: dict[int, np.ndarray] = {}
-        self.cameras: dict[int, CameraModel] = {}
-        lidar_stamps: list[int] = []
+        self.cameras: dict[str, dict[int, CameraModel]] = {c: {} for c in cameras}
+        self.lidar_points: dict[int, np.ndarray] = {}
+        self.keyframes = keyframe_table(self.bag)
+        info_topics = {camera_info_topic(c): c for c in cameras}
         with open_bag(self.bag) as reader:
-            wanted = {"/tf_static", "/tf", camera_info_topic(camera), point_cloud_topic(lidar)}
-            for topic in wanted:
+            for topic in ("/tf_static", "/tf", *info_topics, point_cloud_topic(lidar)):
                 _connections(reader, topic)
-            keyframes = self._keyframe_pairs(camera, lidar) if frames == "keyframes" else None
             connections = [
-                c for c in reader.connections if c.topic in wanted - {point_cloud_topic(lidar)}
+                c for c in reader.connections if c.topic in {"/tf_static", "/tf", *info_topics}
             ]
-            for connection, timestamp, raw in reader.messages(connections=connections):
-                self._read_pose_or_camera(connection, timestamp, raw)
+            for connection, _, raw in reader.messages(connections=connections):
+                message = m.deserialize(raw, connection.msgtype)
+                if connection.msgtype == m.CAMERA_INFO:
+                    self._read_camera(info_topics[connection.topic], message)
+                else:
+                    self._read_transforms(connection.topic, message)
             lidar_connections = _connections(reader, point_cloud_topic(lidar))
-            lidar_stamps = sorted(t for _, t, _ in reader.messages(connections=lidar_connections))
-            self.targets = keyframes if keyframes is not None else self._nearest_pairs(lidar_stamps)
-            needed = set(self.targets.values())
-            self.lidar_points: dict[int, np.ndarray] = {}
-            for connection, timestamp, raw in reader.messages(connections=lidar_connections):
-                if timestamp in needed:
-                    fields = m.point_cloud_fields(m.deserialize(raw, connection.msgtype))
-                    self.lidar_points[timestamp] = np.stack(
-                        [fields["x"], fields["y"], fields["z"]], axis=1
-                    )
-        self.camera_frame, self.lidar_frame = camera, lidar
-        missing = sorted(needed - set(self.lidar_points))
-        if missing:
-            raise ValueError(f"bag {self.bag} lacks the lidar sweeps stamped {missing[:5]} (ns)")
-
-    def _keyframe_pairs(self, camera: str, lidar: str) -> dict[int, int] | None:
-        custom = bag_custom_data(self.bag)
-        if KEYFRAMES_KEY not in custom:
-            warnings.warn(
-                f"bag {self.bag} records no nuScenes keyframes ({KEYFRAMES_KEY}); scoring every camera frame",
-                stacklevel=3,
+            self.lidar_stamps = sorted(
+                t for _, t, _ in reader.messages(connections=lidar_connections)
             )
-            return None
-        pairs = {}
-        for sample in json.loads(custom[KEYFRAMES_KEY]):
-            stamps = sample["stamps"]
-            if camera not in stamps or lidar not in stamps:
-                raise KeyError(
-                    f"bag {self.bag} keyframes do not cover channels {camera} and {lidar}"
-                )
-            pairs[stamps[camera] * 1000] = stamps[lidar] * 1000
-        return pairs
 
-    def _read_pose_or_camera(self, connection, timestamp: int, raw: bytes) -> None:
-        message = m.deserialize(raw, connection.msgtype)
-        if connection.msgtype == m.CAMERA_INFO:
-            k = np.asarray(message.k, dtype=np.float64).reshape(3, 3)
-            stamp = m.stamp_to_nanoseconds(message.header.stamp)
-            self.cameras[stamp] = CameraModel(
-                k, int(message.width), int(message.height), message.header.frame_id
-            )
-            return
+    def _read_camera(self, camera: str, message) -> None:
+        k = np.asarray(message.k, dtype=np.float64).reshape(3, 3)
+        stamp = m.stamp_to_nanoseconds(message.header.stamp)
+        self.cameras[camera][stamp] = CameraModel(
+            k, int(message.width), int(message.height), message.header.frame_id
+        )
+
+    def _read_transforms(self, topic: str, message) -> None:
         for transform in message.transforms:
             matrix = m.transform_matrix(transform)
-            if connection.topic == "/tf_static":
+            if topic == "/tf_static":
                 self._check_parent(transform, m.BASE_FRAME)
                 self.static[transform.child_frame_id] = matrix
             elif transform.child_frame_id == m.BASE_FRAME:
@@ -155,15 +119,26 @@ class BagGroundTruth:
                 f"{transform.header.frame_id!r}, expected {parent!r}"
             )
 
-    def _nearest_pairs(self, lidar_stamps: list[int]) -> dict[int, int]:
-        if not lidar_stamps:
-            raise ValueError(f"bag {self.bag} has no lidar sweeps")
-        lidar = np.asarray(lidar_stamps)
-        pairs = {}
-        for stamp in sorted(self.cameras):
-            index = int(np.argmin(np.abs(lidar - stamp)))
-            pairs[stamp] = int(lidar[index])
-        return pairs
+    def read_points(self, channel: str, stamps: set[int]) -> dict[int, np.ndarray]:
+        """N x 3 points (x, y, z in the sensor frame) of a point-cloud channel's messages
+        recorded at these stamps (ns)."""
+        points = {}
+        with open_bag(self.bag) as reader:
+            connections = _connections(reader, point_cloud_topic(channel))
+            for connection, timestamp, raw in reader.messages(connections=connections):
+                if timestamp in stamps:
+                    fields = m.point_cloud_fields(m.deserialize(raw, connection.msgtype))
+                    points[timestamp] = np.stack([fields["x"], fields["y"], fields["z"]], axis=1)
+        return points
+
+    def load_lidar(self, stamps: set[int]) -> None:
+        """Read the lidar sweeps at these stamps (ns) that are not loaded yet."""
+        wanted = set(stamps) - set(self.lidar_points)
+        if wanted:
+            self.lidar_points.update(self.read_points(self.lidar_frame, wanted))
+        missing = sorted(wanted - set(self.lidar_points))
+        if missing:
+            raise ValueError(f"bag {self.bag} lacks the lidar sweeps stamped {missing[:5]} (ns)")
 
     def pose(self, stamp_ns: int) -> np.ndarray:
         """T_map_from_base_link at a stamp (the recorded ego pose within 1 ms of it)."""
@@ -187,12 +162,89 @@ class BagGroundTruth:
         """T_map_from_<frame> at a stamp: ego pose then mount, composed as prepare does."""
         return self.pose(stamp_ns) @ self.mount(frame)
 
+
+def keyframe_table(bag: Path) -> list[dict] | None:
+    """The converter's keyframe table (per sample: channel -> stamp in µs), or None."""
+    custom = bag_custom_data(bag)
+    return json.loads(custom[KEYFRAMES_KEY]) if KEYFRAMES_KEY in custom else None
+
+
+class BagGroundTruth:
+    """Single-sweep lidar depth maps for the frames of one camera a bag records.
+
+    `targets` maps each scored camera stamp (ns) to the stamp (ns) of the lidar sweep
+    that is its ground truth: with frames="keyframes" the nuScenes keyframe pairs the
+    converter stored in metadata.yaml, with frames="all" every camera frame and the
+    nearest lidar sweep in time. Several cameras share one `BagRecording`.
+    """
+
+    def __init__(
+        self,
+        bag: str | Path,
+        camera: str = "CAM_FRONT",
+        lidar: str = LIDAR_CHANNEL,
+        frames: str = "keyframes",
+        recording: BagRecording | None = None,
+    ):
+        if frames not in FRAME_SELECTIONS:
+            raise ValueError(f"frames must be one of {FRAME_SELECTIONS}, got {frames!r}")
+        self.recording = recording or BagRecording(bag, [camera], lidar)
+        if camera not in self.recording.cameras:
+            raise KeyError(f"the recording of {bag} was read without camera {camera}")
+        self.bag = self.recording.bag
+        self.camera_frame, self.lidar_frame = camera, lidar
+        keyframes = self._keyframe_pairs(camera, lidar) if frames == "keyframes" else None
+        self.targets = keyframes if keyframes is not None else self._nearest_pairs()
+        self.recording.load_lidar(set(self.targets.values()))
+
+    @property
+    def lidar_points(self) -> dict[int, np.ndarray]:
+        return self.recording.lidar_points
+
+    def _keyframe_pairs(self, camera: str, lidar: str) -> dict[int, int] | None:
+        if self.recording.keyframes is None:
+            warnings.warn(
+                f"bag {self.bag} records no nuScenes keyframes ({KEYFRAMES_KEY}); scoring every camera frame",
+                stacklevel=3,
+            )
+            return None
+        pairs = {}
+        for sample in self.recording.keyframes:
+            stamps = sample["stamps"]
+            if camera not in stamps or lidar not in stamps:
+                raise KeyError(
+                    f"bag {self.bag} keyframes do not cover channels {camera} and {lidar}"
+                )
+            pairs[stamps[camera] * 1000] = stamps[lidar] * 1000
+        return pairs
+
+    def _nearest_pairs(self) -> dict[int, int]:
+        if not self.recording.lidar_stamps:
+            raise ValueError(f"bag {self.bag} has no lidar sweeps")
+        lidar = np.asarray(self.recording.lidar_stamps)
+        pairs = {}
+        for stamp in sorted(self.recording.cameras[self.camera_frame]):
+            index = int(np.argmin(np.abs(lidar - stamp)))
+            pairs[stamp] = int(lidar[index])
+        return pairs
+
+    def pose(self, stamp_ns: int) -> np.ndarray:
+        """T_map_from_base_link at a stamp (see `BagRecording.pose`)."""
+        return self.recording.pose(stamp_ns)
+
+    def mount(self, frame: str) -> np.ndarray:
+        return self.recording.mount(frame)
+
+    def map_from_sensor(self, frame: str, stamp_ns: int) -> np.ndarray:
+        return self.recording.map_from_sensor(frame, stamp_ns)
+
     def camera(self, camera_stamp: int) -> CameraModel:
-        if camera_stamp not in self.cameras:
+        models = self.recording.cameras[self.camera_frame]
+        if camera_stamp not in models:
             raise KeyError(
                 f"bag {self.bag} has no camera_info for {self.camera_frame} at {camera_stamp} ns"
             )
-        return self.cameras[camera_stamp]
+        return models[camera_stamp]
 
     def depth_map(self, camera_stamp: int) -> np.ndarray:
         """H x W float32 single-sweep lidar depth (metres, 0 = none) for a scored camera frame.

@@ -12,8 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from lircdepth.metrics import DEFAULT_CAPS, DepthMetricsAccumulator, image_metrics
-from lircdepth_ros.bag.ground_truth import BagGroundTruth
+from lircdepth.metrics import DEFAULT_CAPS, METRICS, DepthMetricsAccumulator, image_metrics
+from lircdepth_ros.bag.convert import LIDAR_CHANNEL
+from lircdepth_ros.bag.ground_truth import BagGroundTruth, BagRecording
+
+RIG_ROW = "rig (all cameras)"
+TABLE_METRICS = ("mae", "rmse", "imae", "irmse", "delta1")
 
 
 def evaluation_rows_dropped(height: int) -> int:
@@ -97,3 +101,92 @@ def score_depth_maps(
     for stamp, depth in depth_by_stamp.items():
         scorer.add(int(stamp), depth)
     return scorer.results()
+
+
+class RigScorer:
+    """One `FrameScorer` per camera over one reading of the bag, and the whole rig.
+
+    The rig's metrics are the per-image means over every scored frame of every camera
+    (the per-camera accumulators' sums added), so a camera that answered no frame leaves
+    the others' numbers as they are and is listed in `cameras_silent`.
+    """
+
+    def __init__(
+        self,
+        bag: str | Path,
+        cameras: Sequence[str],
+        frames: str = "keyframes",
+        caps: Sequence[float] = DEFAULT_CAPS,
+        lidar: str = LIDAR_CHANNEL,
+    ):
+        if not cameras or len(set(cameras)) != len(cameras):
+            raise ValueError(f"cameras must be distinct names, at least one, got {list(cameras)}")
+        recording = BagRecording(bag, cameras, lidar)
+        self.bag = recording.bag
+        self.caps = tuple(caps)
+        self.scorers = {
+            c: FrameScorer(BagGroundTruth(bag, c, lidar, frames, recording), caps) for c in cameras
+        }
+
+    @property
+    def done(self) -> bool:
+        return all(s.done for s in self.scorers.values())
+
+    def add(self, camera: str, stamp_ns: int, prediction: np.ndarray) -> bool:
+        return self.scorers[camera].add(stamp_ns, prediction)
+
+    def results(self) -> dict:
+        """Per camera the `FrameScorer` results, and the rig's metrics and counts on top."""
+        cameras = {c: s.results() for c, s in self.scorers.items()}
+        rig = DepthMetricsAccumulator(self.caps)
+        rig.load_state(sum(s.accumulator.state() for s in self.scorers.values()))
+        return {
+            "metrics": rig.compute(),
+            "bag": str(self.bag),
+            "cameras": cameras,
+            "frames_expected": sum(r["frames_expected"] for r in cameras.values()),
+            "frames_scored": sum(r["frames_scored"] for r in cameras.values()),
+            "messages_ignored": sum(r["messages_ignored"] for r in cameras.values()),
+            "cameras_silent": [c for c, r in cameras.items() if not r["frames_scored"]],
+        }
+
+
+def score_rig(
+    bag: str | Path,
+    depth_by_camera: Mapping[str, Mapping[int, np.ndarray]],
+    cameras: Sequence[str] | None = None,
+    frames: str = "keyframes",
+    caps: Sequence[float] = DEFAULT_CAPS,
+) -> dict:
+    """Score {camera: {stamp ns: depth}} against the bag's lidar per camera and for the rig,
+    without ROS; `cameras` (default: the keys) may name cameras that gave no depth."""
+    scorer = RigScorer(bag, list(cameras or depth_by_camera), frames, caps)
+    for camera, depths in depth_by_camera.items():
+        for stamp, depth in depths.items():
+            scorer.add(camera, int(stamp), depth)
+    return scorer.results()
+
+
+def rig_markdown(results: dict, cap: str = "80") -> str:
+    """Per-camera rows and the rig row at one cap: frames scored and the main metrics."""
+    titles = [
+        f"{METRICS[n][0]} ({METRICS[n][1]})" if METRICS[n][1] else METRICS[n][0]
+        for n in TABLE_METRICS
+    ]
+    lines = [
+        f"| camera | frames | {' | '.join(titles)} |",
+        "|---|---:|" + "---:|" * len(TABLE_METRICS),
+    ]
+    rows = [(c, r) for c, r in results["cameras"].items()] + [(RIG_ROW, results)]
+    for name, entry in rows:
+        values = entry["metrics"][cap]
+        cells = [_cell(values.get(n)) for n in TABLE_METRICS]
+        frames = f"{entry['frames_scored']}/{entry['frames_expected']}"
+        lines.append(f"| {name} | {frames} | {' | '.join(cells)} |")
+    if results["cameras_silent"]:
+        lines += ["", f"No depth scored from: {', '.join(results['cameras_silent'])}"]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value) -> str:
+    return "–" if value is None or not np.isfinite(value) else f"{value:.3f}"

@@ -3,6 +3,7 @@ helper processes that are always stopped."""
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import os
 import subprocess
@@ -27,6 +28,26 @@ def scene_bag(synth_root, tmp_path_factory) -> Path:
         synth_root, VERSION, tmp_path_factory.mktemp("bags"), scenes=["synth-0000"]
     )
     return bag
+
+
+def load_helper(name: str):
+    """A helper module of this folder (pytest's importlib mode puts no test folder on sys.path)."""
+    spec = importlib.util.spec_from_file_location(name, HELPERS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def rig_world():
+    """The hand-made surround-view rig of `rig_world.py` (cameras, radars, sizes)."""
+    return load_helper("rig_world")
+
+
+@pytest.fixture(scope="session")
+def rig_bag(rig_world, tmp_path_factory) -> Path:
+    """Three keyframes of the six-camera, two-radar hand-made rig as a bag."""
+    return rig_world.write_rig_bag(tmp_path_factory.mktemp("rig") / "rig_bag")
 
 
 @pytest.fixture
