@@ -23,6 +23,28 @@ def synth_root(tmp_path_factory) -> Path:
     return root
 
 
+# The full nuScenes rig (six cameras, five radars, lidar), tiny so it costs seconds.
+FULL_RIG_CONFIG = {
+    "scenes": 2,
+    "keyframes": 3,
+    "seed": 11,
+    "width": 192,
+    "height": 108,
+    "camera_sweeps": False,
+    "rig": "full",
+}
+
+
+@pytest.fixture(scope="session")
+def full_rig_root(tmp_path_factory) -> Path:
+    """A 2-scene x 3-keyframe full-rig synthetic dataroot (v1.0-mini), 192 x 108 images."""
+    from lircdepth.synth import SynthConfig, generate
+
+    root = tmp_path_factory.mktemp("synth_full")
+    generate(root, SynthConfig(**FULL_RIG_CONFIG))
+    return root
+
+
 @pytest.fixture(scope="session")
 def prepared_root(synth_root, tmp_path_factory) -> Path:
     """The synthetic world prepared into a derived dataset (+/- 10 lidar sweeps, all splits)."""

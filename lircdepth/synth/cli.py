@@ -13,9 +13,9 @@ from pathlib import Path
 from nuscenes.nuscenes import NuScenes
 
 from lircdepth.errors import UsageError
-from lircdepth.synth.config import SynthConfig
+from lircdepth.synth.config import RIGS, SynthConfig
 from lircdepth.synth.generate import generate
-from lircdepth.synth.preview import render_preview
+from lircdepth.synth.preview import render_preview, render_rig_preview
 from lircdepth.synth.summary import summarize
 
 DEFAULTS = SynthConfig()
@@ -35,6 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--workers", type=int, default=1, help="scenes rendered in parallel")
     parser.add_argument(
+        "--rig",
+        choices=tuple(RIGS),
+        default=DEFAULTS.rig,
+        help="front: CAM_FRONT + RADAR_FRONT + LIDAR_TOP (the published setting, default); "
+        "full: nuScenes' six cameras, five radars and LIDAR_TOP",
+    )
+    parser.add_argument(
         "--no-camera-sweeps",
         dest="camera_sweeps",
         action="store_false",
@@ -44,7 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--preview",
         type=Path,
         default=None,
-        help="preview PNG path (default: OUT/preview.png)",
+        help="preview PNG path (default: OUT/preview.png; the full rig also writes "
+        "OUT/preview_rig.png, its six cameras with every radar)",
     )
 
 
@@ -58,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
             height=args.height,
             version=args.version,
             camera_sweeps=args.camera_sweeps,
+            rig=args.rig,
         )
     except ValueError as error:
         raise UsageError(str(error)) from error
@@ -65,10 +74,14 @@ def run(args: argparse.Namespace) -> int:
     root = generate(args.out, config, workers=max(args.workers, 1))
     seconds = time.perf_counter() - start
     nusc = NuScenes(version=config.version, dataroot=str(root), verbose=False)
-    print(f"wrote {root} ({config.width}x{config.height}, seed {config.seed})")
+    print(f"wrote {root} ({config.rig} rig, {config.width}x{config.height}, seed {config.seed})")
     print("\n".join(summarize(nusc)))
     keyframes = config.scenes * config.keyframes
     print(f"generation {seconds:.1f} s, {seconds / keyframes:.2f} s per keyframe")
     preview = render_preview(root, config.version, args.preview or root / "preview.png", nusc=nusc)
     print(f"preview {preview}")
+    if config.rig == "full":
+        print(
+            f"preview {render_rig_preview(root, config.version, root / 'preview_rig.png', nusc=nusc)}"
+        )
     return 0

@@ -1,4 +1,10 @@
-"""Size knobs of the synthetic world and the fixed sensor rig (nuScenes-like geometry)."""
+"""Size knobs of the synthetic world and its sensor rigs (nuScenes-like geometry).
+
+Two rigs: "front" (the published setting: CAM_FRONT, RADAR_FRONT, LIDAR_TOP) and
+"full" (nuScenes' six cameras, five radars and the lidar). Mountings, intrinsics and
+trigger offsets follow nuScenes' calibration closely, so the real devkit chain
+sensor -> ego(t_sensor) -> global -> ego(t_camera) -> camera matters for every pair.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +19,28 @@ CAMERA_RATE = 12.0
 LIDAR_RATE = 20.0
 RADAR_RATE = 13.0
 
-# nuScenes' CAM_FRONT intrinsics at 1600 x 900, scaled to the chosen image size.
+# nuScenes' intrinsics are given at 1600 x 900 and scaled to the chosen image size.
 FULL_WIDTH, FULL_HEIGHT = 1600, 900
-FULL_FOCAL, FULL_CX, FULL_CY = 1266.4, 816.3, 491.5
+
+FRONT_CAMERAS = ("CAM_FRONT",)
+FULL_CAMERAS = (
+    "CAM_FRONT",
+    "CAM_FRONT_LEFT",
+    "CAM_FRONT_RIGHT",
+    "CAM_BACK",
+    "CAM_BACK_LEFT",
+    "CAM_BACK_RIGHT",
+)
+FRONT_RADARS = ("RADAR_FRONT",)
+FULL_RADARS = (
+    "RADAR_FRONT",
+    "RADAR_FRONT_LEFT",
+    "RADAR_FRONT_RIGHT",
+    "RADAR_BACK_LEFT",
+    "RADAR_BACK_RIGHT",
+)
+LIDAR = "LIDAR_TOP"
+RIGS = {"front": (FRONT_CAMERAS, FRONT_RADARS), "full": (FULL_CAMERAS, FULL_RADARS)}
 
 
 @dataclass(frozen=True)
@@ -30,8 +55,11 @@ class SynthConfig:
     version: str = "v1.0-mini"
     camera_sweeps: bool = True
     jpeg_quality: int = 92
+    rig: str = "front"
 
     def __post_init__(self) -> None:
+        if self.rig not in RIGS:
+            raise ValueError(f"rig must be one of {', '.join(RIGS)}, got {self.rig!r}")
         for name in ("scenes", "keyframes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -44,13 +72,25 @@ class SynthConfig:
             raise ValueError(f"jpeg_quality must be in 1..100, got {self.jpeg_quality}")
 
 
-def camera_matrix(width: int, height: int) -> np.ndarray:
-    """CAM_FRONT intrinsics scaled from nuScenes' 1600 x 900 calibration."""
+# Focal length, cx, cy at 1600 x 900 (nuScenes-like; CAM_BACK has the wide lens).
+INTRINSICS = {
+    "CAM_FRONT": (1266.4, 816.3, 491.5),
+    "CAM_FRONT_LEFT": (1272.6, 826.6, 479.8),
+    "CAM_FRONT_RIGHT": (1260.8, 807.9, 495.3),
+    "CAM_BACK": (809.2, 829.2, 481.8),
+    "CAM_BACK_LEFT": (1256.7, 792.1, 492.8),
+    "CAM_BACK_RIGHT": (1259.5, 807.3, 501.2),
+}
+
+
+def camera_matrix(width: int, height: int, channel: str = "CAM_FRONT") -> np.ndarray:
+    """A camera's intrinsics scaled from its 1600 x 900 calibration."""
+    focal, cx, cy = INTRINSICS[channel]
     scale_x, scale_y = width / FULL_WIDTH, height / FULL_HEIGHT
     return np.array(
         [
-            [FULL_FOCAL * scale_x, 0.0, FULL_CX * scale_x],
-            [0.0, FULL_FOCAL * scale_y, FULL_CY * scale_y],
+            [focal * scale_x, 0.0, cx * scale_x],
+            [0.0, focal * scale_y, cy * scale_y],
             [0.0, 0.0, 1.0],
         ]
     )
@@ -77,9 +117,17 @@ _OPTICAL_TO_FORWARD = np.array([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0
 
 @dataclass(frozen=True)
 class SensorMount:
+    """Where a sensor sits on the ego, when it fires, and (radar) how wide it sees.
+
+    `time_offset`: seconds after the channel's nominal clock tick (cameras fire as the
+    lidar sweeps past them, radars run on their own unsynchronised clocks).
+    """
+
     channel: str
     modality: str
     T_ego_from_sensor: np.ndarray
+    time_offset: float = 0.0
+    half_fov_deg: float = 60.0
 
     @property
     def translation(self) -> list[float]:
@@ -90,21 +138,55 @@ class SensorMount:
         return [float(x) for x in matrix_to_quaternion(self.T_ego_from_sensor[:3, :3])]
 
 
-def sensor_rig() -> dict[str, SensorMount]:
-    """Real-looking extrinsics: the camera is pitched and yawed slightly off the ego axes."""
-    camera_rotation = _yaw_pitch_roll(-0.012, 0.021, -0.004) @ _OPTICAL_TO_FORWARD
+# Camera: yaw, pitch, roll (rad, ego frame, before the optical axes), translation (m).
+_CAMERA_MOUNTS = {
+    "CAM_FRONT": ((-0.012, 0.021, -0.004), (1.70, 0.016, 1.51)),
+    "CAM_FRONT_LEFT": ((np.deg2rad(55.2), 0.012, 0.003), (1.52, 0.494, 1.51)),
+    "CAM_FRONT_RIGHT": ((np.deg2rad(-55.9), 0.009, -0.006), (1.55, -0.493, 1.50)),
+    "CAM_BACK": ((np.deg2rad(180.4), 0.018, 0.002), (0.03, 0.003, 1.57)),
+    "CAM_BACK_LEFT": ((np.deg2rad(108.3), 0.006, -0.004), (1.04, 0.481, 1.56)),
+    "CAM_BACK_RIGHT": ((np.deg2rad(-110.7), 0.011, 0.005), (1.01, -0.480, 1.56)),
+}
+# Radar: yaw (rad), translation (m), trigger offset (s), half field of view (deg).
+_RADAR_MOUNTS = {
+    "RADAR_FRONT": (0.009, (3.41, 0.0, 0.50), 0.013, 60.0),
+    "RADAR_FRONT_LEFT": (np.deg2rad(88.4), (2.42, 0.80, 0.64), 0.029, 60.0),
+    "RADAR_FRONT_RIGHT": (np.deg2rad(-89.1), (2.41, -0.80, 0.64), 0.041, 60.0),
+    "RADAR_BACK_LEFT": (np.deg2rad(151.0), (-0.56, 0.63, 0.53), 0.054, 55.0),
+    "RADAR_BACK_RIGHT": (np.deg2rad(-150.2), (-0.56, -0.62, 0.53), 0.067, 55.0),
+}
+
+
+def camera_trigger_offset(yaw: float) -> float:
+    """Seconds after CAM_FRONT a camera of this yaw fires: the lidar spins clockwise seen
+    from above (one turn per sweep) and triggers each camera as it passes its centre."""
+    front_yaw = _CAMERA_MOUNTS["CAM_FRONT"][0][0]
+    return float(np.mod(front_yaw - yaw, 2 * np.pi) / (2 * np.pi) / LIDAR_RATE)
+
+
+def _camera(channel: str) -> SensorMount:
+    (yaw, pitch, roll), translation = _CAMERA_MOUNTS[channel]
+    rotation = _yaw_pitch_roll(yaw, pitch, roll) @ _OPTICAL_TO_FORWARD
+    transform = make_transform(rotation, translation)
+    return SensorMount(channel, "camera", transform, camera_trigger_offset(yaw))
+
+
+def _radar(channel: str) -> SensorMount:
+    yaw, translation, offset, half_fov = _RADAR_MOUNTS[channel]
+    transform = make_transform(_yaw_pitch_roll(yaw, 0.0, 0.0), translation)
+    return SensorMount(channel, "radar", transform, offset, half_fov)
+
+
+def sensor_rig(rig: str = "front") -> dict[str, SensorMount]:
+    """The rig's sensors: cameras, then LIDAR_TOP, then radars (the generation order)."""
+    cameras, radars = RIGS[rig]
+    lidar = SensorMount(
+        LIDAR,
+        "lidar",
+        make_transform(_yaw_pitch_roll(-np.pi / 2 + 0.004, 0.0, 0.0), [0.94, 0.0, 1.84]),
+    )
     return {
-        "CAM_FRONT": SensorMount(
-            "CAM_FRONT", "camera", make_transform(camera_rotation, [1.70, 0.016, 1.51])
-        ),
-        "LIDAR_TOP": SensorMount(
-            "LIDAR_TOP",
-            "lidar",
-            make_transform(_yaw_pitch_roll(-np.pi / 2 + 0.004, 0.0, 0.0), [0.94, 0.0, 1.84]),
-        ),
-        "RADAR_FRONT": SensorMount(
-            "RADAR_FRONT",
-            "radar",
-            make_transform(_yaw_pitch_roll(0.009, 0.0, 0.0), [3.41, 0.0, 0.50]),
-        ),
+        **{channel: _camera(channel) for channel in cameras},
+        LIDAR: lidar,
+        **{channel: _radar(channel) for channel in radars},
     }

@@ -45,34 +45,40 @@ class Frame:
     keyframe_of: int | None
 
 
-def _frame_schedule(keyframes: int, camera_sweeps: bool) -> list[Frame]:
-    """Sensor timestamps at nuScenes rates; each sample's keyframes are the nearest ones."""
+def _channel_frames(
+    channel: str, times: np.ndarray, keyframes: int, indices: np.ndarray | None = None
+) -> list[Frame]:
+    """Frames at the given times; sample k's keyframe is the one nearest k * period."""
+    indices = np.arange(len(times)) if indices is None else indices
+    key_index = {int(np.argmin(np.abs(times - k * KEYFRAME_PERIOD))): k for k in range(keyframes)}
+    return [
+        Frame(channel, int(j), float(t), key_index.get(row))
+        for row, (j, t) in enumerate(zip(indices, times, strict=True))
+    ]
+
+
+def _frame_schedule(
+    keyframes: int, camera_sweeps: bool, rig: dict[str, SensorMount]
+) -> list[Frame]:
+    """Sensor timestamps at nuScenes rates, each channel shifted by its trigger offset;
+    each sample's keyframes are the nearest ones. Order: cameras, lidar, radars (the
+    order the scene's random generator is drawn in)."""
     end = (keyframes - 1) * KEYFRAME_PERIOD
     frames = []
-    camera_step = 1 if camera_sweeps else int(CAMERA_RATE * KEYFRAME_PERIOD)
     per_key = int(CAMERA_RATE * KEYFRAME_PERIOD)
-    for j in range(0, per_key * (keyframes - 1) + 1, camera_step):
-        frames.append(
-            Frame("CAM_FRONT", j, j / CAMERA_RATE, j // per_key if j % per_key == 0 else None)
-        )
-    per_key = int(LIDAR_RATE * KEYFRAME_PERIOD)
-    first = -int(HISTORY * LIDAR_RATE)
-    for j in range(first, per_key * (keyframes - 1) + 1):
-        frames.append(
-            Frame(
-                "LIDAR_TOP",
-                j,
-                j / LIDAR_RATE,
-                j // per_key if j >= 0 and j % per_key == 0 else None,
-            )
-        )
-    radar_times = np.arange(-HISTORY, end + 1.0 / RADAR_RATE, 1.0 / RADAR_RATE) + 0.013
-    radar_times = radar_times[radar_times <= end + 0.5 / RADAR_RATE]
-    key_index = {
-        int(np.argmin(np.abs(radar_times - k * KEYFRAME_PERIOD))): k for k in range(keyframes)
-    }
-    for j, t in enumerate(radar_times):
-        frames.append(Frame("RADAR_FRONT", j, float(t), key_index.get(j)))
+    camera_step = 1 if camera_sweeps else per_key
+    camera_ticks = np.arange(0, per_key * (keyframes - 1) + 1, camera_step)
+    lidar_ticks = np.arange(-int(HISTORY * LIDAR_RATE), int(LIDAR_RATE * end) + 1)
+    radar_ticks = np.arange(-HISTORY, end + 1.0 / RADAR_RATE, 1.0 / RADAR_RATE)
+    for channel, mount in rig.items():
+        if mount.modality == "camera":
+            times = camera_ticks / CAMERA_RATE + mount.time_offset
+            frames += _channel_frames(channel, times, keyframes, camera_ticks)
+        elif mount.modality == "lidar":
+            frames += _channel_frames(channel, lidar_ticks / LIDAR_RATE, keyframes, lidar_ticks)
+        else:
+            times = radar_ticks + mount.time_offset
+            frames += _channel_frames(channel, times[times <= end + 0.5 / RADAR_RATE], keyframes)
     return frames
 
 
@@ -102,14 +108,19 @@ class SceneWriter:
         self.rng = np.random.default_rng([config.seed, scene_index])
         duration = (config.keyframes - 1) * KEYFRAME_PERIOD + HISTORY + 1.0
         self.scene = build_scene(self.rng, duration, history=HISTORY)
-        self.rig = sensor_rig()
-        self.K = camera_matrix(config.width, config.height)
+        self.rig = sensor_rig(config.rig)
+        self.K = {
+            channel: camera_matrix(config.width, config.height, channel)
+            for channel, mount in self.rig.items()
+            if mount.modality == "camera"
+        }
         self.log_name = f"synth-{config.seed}-{scene_index:04d}"
         self.t0 = EPOCH_US + scene_index * 60_000_000
         self.result = SceneTables()
         self.lidar_hits: dict[int, np.ndarray] = {}
-        self.radar_hits: dict[int, np.ndarray] = {}
-        self.camera_ids: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.radar_hits: dict[int, list[np.ndarray]] = {}  # per keyframe, one per radar
+        # Per keyframe, per camera: object id image and camera pose.
+        self.camera_ids: dict[int, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
 
     def timestamp(self, t: float) -> int:
         return self.t0 + int(round(t * 1e6))
@@ -141,7 +152,7 @@ class SceneWriter:
         tables.link_chain(samples)
         rows["sample"] += samples
         by_channel: dict[str, list[dict]] = {ch: [] for ch in self.rig}
-        for frame in _frame_schedule(self.config.keyframes, self.config.camera_sweeps):
+        for frame in _frame_schedule(self.config.keyframes, self.config.camera_sweeps, self.rig):
             by_channel[frame.channel].append(
                 self._sample_data(frame, calib[frame.channel], samples)
             )
@@ -170,7 +181,9 @@ class SceneWriter:
                 "sensor_token": self.tokens("sensor", mount.channel),
                 "translation": mount.translation,
                 "rotation": mount.rotation,
-                "camera_intrinsic": self.K.tolist() if mount.modality == "camera" else [],
+                "camera_intrinsic": self.K[mount.channel].tolist()
+                if mount.modality == "camera"
+                else [],
             }
         )
         return token
@@ -209,7 +222,7 @@ class SceneWriter:
                 self.scene,
                 boxes,
                 T_world_from_sensor,
-                self.K,
+                self.K[frame.channel],
                 self.config.width,
                 self.config.height,
             )
@@ -219,7 +232,8 @@ class SceneWriter:
                 depth_dir = self.out / "depth_gt"
                 depth_dir.mkdir(exist_ok=True)
                 np.save(depth_dir / f"{token}.npy", depth)
-                self.camera_ids[frame.keyframe_of] = (object_ids, T_world_from_sensor)
+                views = self.camera_ids.setdefault(frame.keyframe_of, {})
+                views[frame.channel] = (object_ids, T_world_from_sensor)
         elif mount.modality == "lidar":
             cloud, hit_ids = lidar_sweep(self.scene, boxes, T_world_from_sensor, self.rng)
             formats.write_lidar_bin(path, cloud)
@@ -231,10 +245,11 @@ class SceneWriter:
                 T_world_from_sensor,
                 self.scene.rigid_velocity(t, T_world_from_sensor[:3, 3]),
                 self.rng,
+                mount.half_fov_deg,
             )
             formats.write_radar_pcd(path, fields)
             if is_key:
-                self.radar_hits[frame.keyframe_of] = hit_ids
+                self.radar_hits.setdefault(frame.keyframe_of, []).append(hit_ids)
         return {
             "token": token,
             "sample_token": samples[owner]["token"],
@@ -255,19 +270,21 @@ class SceneWriter:
             t = k * KEYFRAME_PERIOD
             boxes = snapshot(self.scene, t)
             ego_position, _ = self.scene.ego_pose(t)
-            object_ids, T_world_from_cam = self.camera_ids.get(k, (None, None))
+            views = self.camera_ids.get(k, {})
             for i, agent in enumerate(self.scene.agents):
                 if not KINDS[agent.kind].annotated:
                     continue
                 n_lidar = int((self.lidar_hits[k] == i).sum())
-                n_radar = int((self.radar_hits[k] == i).sum())
+                n_radar = sum(int((hits == i).sum()) for hits in self.radar_hits[k])
                 distance = np.linalg.norm(boxes.centres[i, :2] - ego_position[:2])
                 if n_lidar + n_radar == 0 or distance > ANNOTATION_RANGE:
                     continue
-                visible = (
-                    0.0
-                    if object_ids is None
-                    else _visible_fraction(boxes, i, object_ids, T_world_from_cam, self.K)
+                visible = max(
+                    (
+                        _visible_fraction(boxes, i, ids, T_world_from_cam, self.K[channel])
+                        for channel, (ids, T_world_from_cam) in views.items()
+                    ),
+                    default=0.0,
                 )
                 yaw = boxes.yaws[i]
                 per_instance.setdefault(i, []).append(
@@ -336,7 +353,7 @@ def generate(out_dir: Path, config: SynthConfig | None = None, workers: int = 1)
             merged[name] += part.rows[name]
     merged["sensor"] = [
         {"token": tokens("sensor", ch), "channel": ch, "modality": m.modality}
-        for ch, m in sensor_rig().items()
+        for ch, m in sensor_rig(config.rig).items()
     ]
     map_token = tokens("map")
     merged["map"] = [

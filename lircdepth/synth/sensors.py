@@ -271,14 +271,17 @@ def radar_sweep(
     T_world_from_radar: np.ndarray,
     sensor_velocity_world: np.ndarray,
     rng: np.random.Generator,
+    half_fov_deg: float = 60.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One ARS408-like sweep: 18 x N fields (devkit order) in the radar frame, and object ids.
+
+    The sensor sees +/- `half_fov_deg` about its x axis; clutter falls 10 degrees inside.
 
     Detections lie in the sensor's horizontal plane (z = 0: no elevation), a few per
     object, with range/azimuth noise, radial Doppler velocities (raw and ego-compensated),
     missed detections and clutter.
     """
-    azimuths = np.deg2rad(np.arange(-60.0, 60.0, 0.25))
+    azimuths = np.deg2rad(np.arange(-half_fov_deg, half_fov_deg, 0.25))
     dirs = np.column_stack([np.cos(azimuths), np.sin(azimuths), np.zeros_like(azimuths)])
     rotation, origin = T_world_from_radar[:3, :3], T_world_from_radar[:3, 3]
     hits = cast(origin, dirs @ rotation.T, boxes, RADAR_RANGE, hit_ground=False)
@@ -297,7 +300,8 @@ def radar_sweep(
 
     n_clutter = rng.poisson(3)
     ranges = np.concatenate([ranges, rng.uniform(5, 80, n_clutter)])
-    az = np.concatenate([az, np.deg2rad(rng.uniform(-50, 50, n_clutter))])
+    clutter_half = half_fov_deg - 10.0
+    az = np.concatenate([az, np.deg2rad(rng.uniform(-clutter_half, clutter_half, n_clutter))])
     velocities = np.concatenate([velocities, np.zeros((n_clutter, 3))])
     rcs = np.concatenate([rcs, rng.uniform(-10, 0, n_clutter)])
     objects = np.concatenate([objects, np.full(n_clutter, NOTHING)])

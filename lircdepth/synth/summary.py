@@ -22,7 +22,8 @@ def summarize(nusc: NuScenes) -> list[str]:
         f"instances {len(nusc.instance)}",
         "sample_data per channel (keyframes / all):",
     ]
-    lines += [f"  {ch:<12} {keyframes[ch]:>5} / {channels[ch]}" for ch in sorted(channels)]
+    width = max([12, *map(len, channels)])
+    lines += [f"  {ch:<{width}} {keyframes[ch]:>5} / {channels[ch]}" for ch in sorted(channels)]
     lines.append("annotations per category:")
     lines += [f"  {name:<24} {count:>5}" for name, count in sorted(categories.items())]
     return lines
