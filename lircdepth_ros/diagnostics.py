@@ -14,7 +14,8 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from std_msgs.msg import Header
 
 RATE_WINDOW_SECONDS = 5.0
-STAGES = ("convert", "rasterise", "model", "postprocess", "publish", "end_to_end")
+# `batch`: the worker's whole turn over the cameras of one batch (rig node only).
+STAGES = ("convert", "rasterise", "model", "postprocess", "publish", "end_to_end", "batch")
 
 
 class RateMeter:
@@ -121,19 +122,18 @@ def problem_count(values: dict[str, float]) -> float:
     )
 
 
-def diagnostic_array(
+def diagnostic_status(
     name: str,
     hardware_id: str,
     values: dict[str, float],
     warnings: list[str],
-    stamp,
     info: dict[str, str] | None = None,
-) -> DiagnosticArray:
-    """One DiagnosticStatus: WARN with a message when something is wrong, else OK.
+) -> DiagnosticStatus:
+    """WARN with a message when something is wrong, else OK.
 
     `info` holds fixed facts (the engine and why it was chosen) listed after the numbers.
     """
-    status = DiagnosticStatus(
+    return DiagnosticStatus(
         level=DiagnosticStatus.WARN if warnings else DiagnosticStatus.OK,
         name=name,
         hardware_id=hardware_id,
@@ -141,7 +141,20 @@ def diagnostic_array(
         values=[KeyValue(key=key, value=f"{value:g}") for key, value in values.items()]
         + [KeyValue(key=key, value=text) for key, text in (info or {}).items()],
     )
-    return DiagnosticArray(status=[status], header=Header(stamp=stamp))
+
+
+def diagnostic_array(statuses: list[DiagnosticStatus], stamp) -> DiagnosticArray:
+    return DiagnosticArray(status=statuses, header=Header(stamp=stamp))
+
+
+def summed_counts(per_camera: list[dict[str, float]]) -> dict[str, float]:
+    """The rig's totals: every counter of every camera summed (rates and latencies left out)."""
+    totals: Counter[str] = Counter()
+    for values in per_camera:
+        totals.update(
+            {k: v for k, v in values.items() if not k.startswith(("rate.", "latency_ms."))}
+        )
+    return {key: float(value) for key, value in sorted(totals.items())}
 
 
 def summary_line(values: dict[str, float]) -> str:

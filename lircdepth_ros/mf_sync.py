@@ -3,7 +3,8 @@ message_filters`), for users who want the stock ROS policy.
 
 It differs from the project's sync (lircdepth_ros/sync.py): it pairs an arrival with the
 first partner within the slop rather than the nearest sweep, and it counts no drops. The
-node's own subscriptions feed it (after their input checks) through two plain filters.
+node's own subscriptions feed it (after their input checks) through plain filters, one
+per stream; with several radars it pairs an image with one sweep of every radar.
 """
 
 from __future__ import annotations
@@ -19,25 +20,32 @@ except ImportError:
 
 
 class MessageFiltersPairing:
-    """(image, radar) pairs from message_filters, handed to `on_pairs` as a one-pair list."""
+    """(image, {radar stream: sweep}) from message_filters, handed to `on_pairs` as a
+    one-pair list (the shape of `RigSync`'s results)."""
 
-    def __init__(self, slop: float, queue_size: int, on_pairs: Callable[[list], None]) -> None:
+    def __init__(
+        self,
+        slop: float,
+        queue_size: int,
+        on_pairs: Callable[[list], None],
+        radars: tuple[str, ...] = ("radar",),
+    ) -> None:
         if message_filters is None:
             raise ImportError(
                 "parameter 'sync.method' = 'message_filters' needs the message_filters "
                 "package, which is not importable here (use sync.method:=project)"
             )
-        self._inputs = {
-            "image": message_filters.SimpleFilter(),
-            "radar": message_filters.SimpleFilter(),
-        }
+        streams = ("image", *radars)
+        self._inputs = {stream: message_filters.SimpleFilter() for stream in streams}
         self._sync = message_filters.ApproximateTimeSynchronizer(
-            [self._inputs["image"], self._inputs["radar"]], queue_size, slop
+            [self._inputs[stream] for stream in streams], queue_size, slop
         )
-        self._sync.registerCallback(lambda image, radar: on_pairs([(image, radar)]))
+        self._sync.registerCallback(
+            lambda image, *sweeps: on_pairs([(image, dict(zip(radars, sweeps, strict=True)))])
+        )
 
     def add(self, stream: str, msg) -> None:
-        """Feed one accepted message of `stream` ("image" or "radar")."""
+        """Feed one accepted message of `stream` ("image" or a radar stream)."""
         self._inputs[stream].signalMessage(msg)
 
     def configure(self, slop: float, queue_size: int) -> None:

@@ -18,8 +18,8 @@ import os
 import sys
 import threading
 import time
-from collections import deque
-from dataclasses import asdict
+from collections import Counter, deque
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import rclpy
@@ -27,17 +27,26 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import Clock, ClockType
 from rclpy.event_handler import QoSMessageLostInfo, SubscriptionEventCallbacks
+from rclpy.exceptions import InvalidTopicNameException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
 from lircdepth.resources import shipped_file
-from lircdepth_ros import outputs
+from lircdepth_ros.batching import Job, PendingFrames
 from lircdepth_ros.calibration import RadarToCamera
+from lircdepth_ros.camera import CameraStream
 from lircdepth_ros.conversions import MessageError, camera_matrix_from_info, check_colour_image
-from lircdepth_ros.diagnostics import KindThrottle, NodeStats, diagnostic_array, summary_line
-from lircdepth_ros.frame import frame_inputs
+from lircdepth_ros.diagnostics import (
+    KindThrottle,
+    NodeStats,
+    diagnostic_array,
+    diagnostic_status,
+    summary_line,
+    summed_counts,
+)
+from lircdepth_ros.frame import FrameInputs, frame_inputs
 from lircdepth_ros.mf_sync import MessageFiltersPairing
 from lircdepth_ros.params import (
     PARAMETERS,
@@ -49,7 +58,8 @@ from lircdepth_ros.params import (
     quote_string_overrides,
 )
 from lircdepth_ros.radar import check_radar_cloud
-from lircdepth_ros.sync import ApproximateTimeSync
+from lircdepth_ros.rig import rig_layout
+from lircdepth_ros.sync import RigSync
 from lircdepth_ros.tf_buffer import (
     Tf2RosTransforms,
     TransformError,
@@ -67,6 +77,8 @@ LOG_EVERY_PERIODS = 10
 MIN_EXPIRE_PERIOD = 0.01
 # How long the worker holds a pair while no CameraInfo has arrived yet.
 CAMERA_INFO_WAIT_SECONDS = 1.0
+# Estimator timings -> the node's stage names.
+MODEL_STAGES = (("rasterise", "preprocess"), ("model", "model"), ("postprocess", "postprocess"))
 TRANSPORT_HINT = (
     "camera-size images need the Fast DDS shared-memory profile "
     "FASTDDS_DEFAULT_PROFILES_FILE=config/fastdds_shm.xml"
@@ -75,6 +87,17 @@ TRANSPORT_HINT = (
 
 class StartupError(RuntimeError):
     """The node cannot start (bad parameter, missing checkpoint); the text says why."""
+
+
+@dataclass
+class _Ready:
+    """A converted pair waiting for its forward."""
+
+    camera: CameraStream
+    job: Job
+    info: CameraInfo
+    inputs: FrameInputs
+    convert_seconds: float
 
 
 class DepthNode(Node):
@@ -87,27 +110,16 @@ class DepthNode(Node):
             raise StartupError(str(error)) from error
         self.estimator = self._load_estimator()
         config = self.config
+        self.layout = rig_layout(config.cameras, config.radars, config.topics)
         self.max_depth = config.max_depth or self.estimator.max_depth
         self.stats = NodeStats()
         self._log_gate = KindThrottle(LOG_THROTTLE_SECONDS)
-        self.sync, self.pairing = None, None
-        if config.sync_method == "message_filters":
-            try:
-                self.pairing = MessageFiltersPairing(
-                    config.sync_slop, config.sync_queue_size, self._queue_pairs
-                )
-            except ImportError as error:
-                raise StartupError(str(error)) from error
-        else:
-            self.sync = ApproximateTimeSync(
-                config.sync_slop, config.sync_queue_size, config.sync_max_wait
-            )
-        self._recent_radar: deque[PointCloud2] = deque(
-            maxlen=config.sync_queue_size + config.radar_sweeps
-        )
-        self._camera_info: CameraInfo | None = None
-        self._pending = None
-        self._wake = threading.Condition()
+        self._radar_streams = tuple(radar.stream for radar in self.layout.radars)
+        self._recent_radar = {
+            stream: deque(maxlen=config.sync_queue_size + config.radar_sweeps)
+            for stream in self._radar_streams
+        }
+        self._frames = PendingFrames(len(self.layout.cameras))
         self._running = True
         self._started = time.monotonic()
         self._periods = 0
@@ -119,26 +131,23 @@ class DepthNode(Node):
         )
         self.extrinsics = RadarToCamera(transforms, config.fixed_frame, config.extrinsic)
         qos_in = self._input_qos()
-        for msg_type, topic, callback in (
-            (Image, "image", self._on_image),
-            (CameraInfo, "camera_info", self._on_camera_info),
-            (PointCloud2, "radar", self._on_radar),
-        ):
-            self.create_subscription(
-                msg_type,
-                topic,
-                callback,
-                qos_in,
-                event_callbacks=SubscriptionEventCallbacks(
-                    message_lost=lambda info, stream=topic: self._on_lost(stream, info)
-                ),
-            )
         self._qos_out = QoSProfile(depth=config.qos_depth)
-        self.pub_depth = self.create_publisher(Image, "depth", self._qos_out)
-        self.pub_info = self.create_publisher(CameraInfo, "depth/camera_info", self._qos_out)
-        self.pub_uncertainty = self.create_publisher(Image, "depth/uncertainty", self._qos_out)
-        self.pub_points = self.pub_colored = None
-        self._create_enabled_publishers()
+        try:
+            self.cameras = [
+                self._camera(index, topics, qos_in)
+                for index, topics in enumerate(self.layout.cameras)
+            ]
+            for radar in self.layout.radars:
+                self._subscribe(
+                    PointCloud2,
+                    radar.topic,
+                    lambda msg, stream=radar.stream: self._on_radar(stream, msg),
+                    self.stats,
+                    radar.stream,
+                    qos_in,
+                )
+        except InvalidTopicNameException as error:
+            raise StartupError(f"parameters 'topics.*' give an invalid topic: {error}") from error
         self.pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         # Steady, not ROS time: with use_sim_time and no /clock a ROS-time timer never fires.
         self._steady = Clock(clock_type=ClockType.STEADY_TIME)
@@ -151,17 +160,67 @@ class DepthNode(Node):
         tf_source = "tf2_ros" if isinstance(transforms, Tf2RosTransforms) else "project buffer"
         self.get_logger().info(
             f"ready: {config.checkpoint.name} on {self.estimator.device} ({self.estimator.backend_name}: {self.estimator.backend_reason}); "
-            f"inputs {self.resolve_topic_name('image')}, {self.resolve_topic_name('radar')}; "
+            f"inputs {self._inputs_text()}; "
             f"sync {config.sync_method}; TF {tf_source if transforms else 'off'}; "
             f"FASTDDS_DEFAULT_PROFILES_FILE={os.environ.get('FASTDDS_DEFAULT_PROFILES_FILE', '(unset)')}"
         )
 
-    def _create_enabled_publishers(self) -> None:
-        """Optional outputs appear when first enabled (at start-up or by `ros2 param set`)."""
-        if self.config.publish_points and self.pub_points is None:
-            self.pub_points = self.create_publisher(PointCloud2, "depth/points", self._qos_out)
-        if self.config.publish_colored and self.pub_colored is None:
-            self.pub_colored = self.create_publisher(Image, "depth/colored", self._qos_out)
+    def _inputs_text(self) -> str:
+        radars = ", ".join(self.resolve_topic_name(radar.topic) for radar in self.layout.radars)
+        if not self.layout.is_rig:
+            return f"{self.resolve_topic_name('image')}, {radars}"
+        images = ", ".join(self.resolve_topic_name(c.topics.image) for c in self.cameras)
+        return f"{len(self.cameras)} cameras ({images}), radars {radars}"
+
+    def _camera(self, index: int, topics, qos_in: QoSProfile) -> CameraStream:
+        """One camera: its own counters in a rig (the node's for the single camera)."""
+        stats = NodeStats() if topics.name else self.stats
+        camera = CameraStream(index, topics, stats, self._pairing(index), self, self._qos_out)
+        self._subscribe(
+            Image, topics.image, lambda msg: self._on_image(camera, msg), stats, "image", qos_in
+        )
+        self._subscribe(
+            CameraInfo,
+            topics.camera_info,
+            lambda msg: self._on_camera_info(camera, msg),
+            stats,
+            "camera_info",
+            qos_in,
+        )
+        camera.create_enabled_publishers(self.config.publish_points, self.config.publish_colored)
+        return camera
+
+    def _pairing(self, index: int):
+        config = self.config
+        if config.sync_method == "message_filters":
+            try:
+                return MessageFiltersPairing(
+                    config.sync_slop,
+                    config.sync_queue_size,
+                    lambda pairs: self._queue_pairs(self.cameras[index], pairs),
+                    self._radar_streams,
+                )
+            except ImportError as error:
+                raise StartupError(str(error)) from error
+        return RigSync(
+            config.sync_slop,
+            config.sync_queue_size,
+            config.sync_max_wait,
+            radars=self._radar_streams,
+        )
+
+    def _subscribe(
+        self, msg_type, topic: str, callback, stats: NodeStats, stream: str, qos
+    ) -> None:
+        self.create_subscription(
+            msg_type,
+            topic,
+            callback,
+            qos,
+            event_callbacks=SubscriptionEventCallbacks(
+                message_lost=lambda info: self._on_lost(stats, stream, topic, info)
+            ),
+        )
 
     def _start_timers(self) -> None:
         for timer in self._timers_running:
@@ -170,7 +229,7 @@ class DepthNode(Node):
         self._timers_running = [
             self.create_timer(config.diagnostics_period, self._report, clock=self._steady)
         ]
-        if self.sync is not None:
+        if config.sync_method == "project":
             period = max(config.sync_max_wait / 2, MIN_EXPIRE_PERIOD)
             self._timers_running.append(self.create_timer(period, self._expire, clock=self._steady))
 
@@ -189,14 +248,18 @@ class DepthNode(Node):
         old, self.config = self.config, config_from_values(self._values)
         config = self.config
         self.max_depth = config.max_depth or self.estimator.max_depth
-        if self.sync is not None:
-            self.sync.configure(config.sync_slop, config.sync_queue_size, config.sync_max_wait)
-        else:
-            self.pairing.configure(config.sync_slop, config.sync_queue_size)
-        self._recent_radar = deque(
-            self._recent_radar, maxlen=config.sync_queue_size + config.radar_sweeps
-        )
-        self._create_enabled_publishers()
+        for camera in self.cameras:
+            if isinstance(camera.pairing, RigSync):
+                camera.pairing.configure(
+                    config.sync_slop, config.sync_queue_size, config.sync_max_wait
+                )
+            else:
+                camera.pairing.configure(config.sync_slop, config.sync_queue_size)
+            camera.create_enabled_publishers(config.publish_points, config.publish_colored)
+        self._recent_radar = {
+            stream: deque(sweeps, maxlen=config.sync_queue_size + config.radar_sweeps)
+            for stream, sweeps in self._recent_radar.items()
+        }
         periods = ("diagnostics_period", "sync_max_wait")
         if any(getattr(old, name) != getattr(config, name) for name in periods):
             self._start_timers()
@@ -230,84 +293,100 @@ class DepthNode(Node):
 
     # --- callbacks: cheap, never raise ---------------------------------------------------
 
-    def _on_camera_info(self, msg: CameraInfo) -> None:
-        self.stats.received("camera_info")
-        if not self._accept(camera_matrix_from_info, msg):
+    def _on_camera_info(self, camera: CameraStream, msg: CameraInfo) -> None:
+        camera.stats.received("camera_info")
+        if not self._accept(camera, camera_matrix_from_info, msg):
             return  # the last valid CameraInfo stays in use
-        with self._wake:
-            self._camera_info = msg
-            self._wake.notify()
+        camera.camera_info = msg
+        self._frames.notify()
 
-    def _on_image(self, msg: Image) -> None:
-        self.stats.received("image")
-        if self._accept(check_colour_image, msg, self.config.max_image_pixels):
-            self._pair("image", msg)
+    def _on_image(self, camera: CameraStream, msg: Image) -> None:
+        camera.stats.received("image")
+        if self._accept(camera, check_colour_image, msg, self.config.max_image_pixels):
+            camera.last_image = time.monotonic()
+            self._pair(camera, None, msg)
 
-    def _on_radar(self, msg: PointCloud2) -> None:
-        self.stats.received("radar")
+    def _on_radar(self, stream: str, msg: PointCloud2) -> None:
+        self.stats.received(stream)
         config = self.config
-        if not self._accept(check_radar_cloud, msg, config.radar_fields, config.max_radar_points):
+        if not self._accept(
+            None, check_radar_cloud, msg, config.radar_fields, config.max_radar_points
+        ):
             return
-        self._recent_radar.append(msg)
-        self._pair("radar", msg)
+        self._recent_radar[stream].append(msg)
+        for camera in self.cameras:
+            self._pair(camera, stream, msg)
 
-    def _pair(self, stream: str, msg) -> None:
-        if self.pairing is not None:  # message_filters calls _queue_pairs itself
-            self.pairing.add(stream, msg)
+    def _pair(self, camera: CameraStream, radar_stream: str | None, msg) -> None:
+        """Feed an image (radar_stream None) or a sweep to the camera's pairing."""
+        if not isinstance(camera.pairing, RigSync):  # message_filters calls _queue_pairs itself
+            camera.pairing.add(radar_stream or "image", msg)
             return
-        add = self.sync.add_image if stream == "image" else self.sync.add_radar
-        self._queue_pairs(add(stamp_to_seconds(msg.header.stamp), msg))
+        stamp = stamp_to_seconds(msg.header.stamp)
+        if radar_stream is None:
+            pairs = camera.pairing.add_image(stamp, msg)
+        else:
+            pairs = camera.pairing.add_sweep(radar_stream, stamp, msg)
+        self._queue_pairs(camera, pairs)
 
-    def _on_lost(self, stream: str, info: QoSMessageLostInfo) -> None:
+    def _on_lost(self, stats: NodeStats, stream: str, topic: str, info: QoSMessageLostInfo) -> None:
         """The middleware lost samples (best effort): large images without shared memory."""
-        self.stats.count(f"dropped.transport_lost.{stream}", info.total_count_change)
+        stats.count(f"dropped.transport_lost.{stream}", info.total_count_change)
         self.get_logger().warning(
             f"{info.total_count} {stream} messages lost in transport on "
-            f"{self.resolve_topic_name(stream)}; {TRANSPORT_HINT}",
+            f"{self.resolve_topic_name(topic)}; {TRANSPORT_HINT}",
             throttle_duration_sec=LOG_THROTTLE_SECONDS,
         )
 
     def _expire(self) -> None:
-        if self.sync is not None:
-            self._queue_pairs(self.sync.expire())
+        for camera in self.cameras:
+            if isinstance(camera.pairing, RigSync):
+                self._queue_pairs(camera, camera.pairing.expire())
 
     def _tf_bad(self, text: str) -> None:
-        self._bad("bad.tf_message", text)
+        self._bad(None, "bad.tf_message", text)
 
-    def _accept(self, check, *args) -> bool:
+    def _accept(self, camera: CameraStream | None, check, *args) -> bool:
         """Run a header-only validator: a malformed or oversized message is counted by kind
         and dropped here, before it is queued or anything the size of its claim is allocated."""
         try:
             check(*args)
         except MessageError as error:
-            self._bad(f"rejected.{error.kind}", str(error))
+            self._bad(camera, f"rejected.{error.kind}", str(error))
             return False
         return True
 
-    def _bad(self, key: str, text: str) -> None:
-        """Count a fault under `key`; log the first of each kind, then once per throttle period."""
-        self.stats.count(key)
-        suppressed = self._log_gate.admit(key)
+    def _bad(self, camera: CameraStream | None, key: str, text: str) -> None:
+        """Count a fault under `key` (the camera's, else the node's); log the first of each
+        kind, then once per throttle period."""
+        named = camera is not None and camera.name
+        (camera.stats if camera is not None else self.stats).count(key)
+        suppressed = self._log_gate.admit(f"{camera.name}:{key}" if named else key)
         if suppressed is not None:
             more = f" (and {suppressed} more since the last report)" if suppressed else ""
-            self.get_logger().warning(f"[{key}] {text}{more}")
+            where = f"{camera.name}: " if named else ""
+            self.get_logger().warning(f"[{key}] {where}{text}{more}")
 
-    def _queue_pairs(self, pairs: list) -> None:
+    def _queue_pairs(self, camera: CameraStream, pairs: list) -> None:
         if not pairs:
             return
-        self.stats.count("pairs", len(pairs))
-        with self._wake:
-            dropped = len(pairs) - 1 + (self._pending is not None)
-            if dropped:
-                self.stats.count("dropped.superseded_pairs", dropped)
-            image, radar = pairs[-1]
-            self._pending = (image, self._sweeps_up_to(radar))
-            self._wake.notify()
+        camera.stats.count("pairs", len(pairs))
+        image, sweeps = pairs[-1]
+        streams, clouds = [], []
+        for stream, sweep in sweeps.items():
+            for cloud in self._sweeps_up_to(stream, sweep):
+                streams.append(stream)
+                clouds.append(cloud)
+        job = Job(camera.index, image, clouds, time.monotonic(), streams=streams)
+        dropped = len(pairs) - 1 + self._frames.put(job)
+        if dropped:
+            camera.stats.count("dropped.superseded_pairs", dropped)
 
-    def _sweeps_up_to(self, radar: PointCloud2) -> list[PointCloud2]:
-        """The paired sweep and up to radar.sweeps - 1 sweeps before it (oldest first)."""
+    def _sweeps_up_to(self, stream: str, radar: PointCloud2) -> list[PointCloud2]:
+        """The paired sweep and up to radar.sweeps - 1 sweeps of its radar before it (oldest first)."""
         stamp = stamp_to_seconds(radar.header.stamp)
-        earlier = [m for m in list(self._recent_radar) if stamp_to_seconds(m.header.stamp) < stamp]
+        recent = list(self._recent_radar[stream])
+        earlier = [m for m in recent if stamp_to_seconds(m.header.stamp) < stamp]
         return (
             [*earlier[len(earlier) - self.config.radar_sweeps + 1 :], radar]
             if self.config.radar_sweeps > 1
@@ -316,134 +395,225 @@ class DepthNode(Node):
 
     # --- worker ----------------------------------------------------------------------------
 
+    def _expected_cameras(self) -> list[int]:
+        now = time.monotonic()
+        return [camera.index for camera in self.cameras if camera.is_live(now)]
+
     def _work(self) -> None:
         while True:
-            with self._wake:
-                while self._pending is None and self._running:
-                    self._wake.wait()
-                if not self._running:
-                    return
-                # A player may send the image just before its CameraInfo: give it a moment.
-                self._wake.wait_for(
-                    lambda: self._camera_info is not None or not self._running,
-                    CAMERA_INFO_WAIT_SECONDS,
-                )
-                job, self._pending = self._pending, None
-                info = self._camera_info
-            try:
-                self._process_when_tf_arrives(job, info)
-            except MessageError as error:
-                self._bad(f"rejected.{error.kind}", str(error))
-            except TransformError as error:
-                self._bad("tf_failures", f"pair skipped, no extrinsic: {error}")
-            except Exception as error:  # noqa: BLE001 - the worker must outlive any one frame
-                self._bad("bad.processing_errors", f"frame failed: {type(error).__name__}: {error}")
-
-    def _process_when_tf_arrives(self, job: tuple, info: CameraInfo | None) -> None:
-        """Retry a pair whose transforms are not in the buffer yet (TF often trails the data,
-        as tf2's message filter allows) until `tf.wait` passes or a newer pair is pending."""
-        deadline = time.monotonic() + self.config.tf_wait
-        while True:
-            try:
-                return self._process(*job, info)
-            except TransformError:
-                if time.monotonic() >= deadline or self._pending is not None or not self._running:
-                    raise
-                self.stats.count("tf_waits")
-                time.sleep(TF_RETRY_SECONDS)
-
-    def _process(self, image: Image, sweeps: list[PointCloud2], info: CameraInfo | None) -> None:
-        if info is None:
-            raise MessageError("CameraInfo not received yet: pair skipped", "camera_info.missing")
-        start = time.perf_counter()
-        inputs = frame_inputs(
-            image,
-            info,
-            sweeps,
-            self.extrinsics,
-            self.config.radar_fields,
-            self.config.camera_frame,
-            self.config.radar_frame,
-        )
-        self.stats.latency("convert", time.perf_counter() - start)
-        if inputs.non_finite_points:
-            self.stats.count("bad.radar_non_finite_points", inputs.non_finite_points)
-        if len(inputs.radar_points) == 0:
-            self._bad("bad.radar_empty", "radar sweep has no points: depth from the image alone")
-        result = self.estimator.estimate(inputs.image, inputs.radar_points)
-        for stage, key in (
-            ("rasterise", "preprocess"),
-            ("model", "model"),
-            ("postprocess", "postprocess"),
-        ):
-            if key in result.timings:
-                self.stats.latency(stage, result.timings[key])
-        start = time.perf_counter()
-        self._publish(image.header, info, inputs.camera_matrix, result)
-        self.stats.latency("publish", time.perf_counter() - start)
-        now = self.get_clock().now().nanoseconds * 1e-9
-        stamp_age = now - stamp_to_seconds(image.header.stamp)
-        if 0.0 <= stamp_age < MAX_STAMP_AGE_SECONDS:  # a bag replayed without /clock has old stamps
-            self.stats.latency("end_to_end", stamp_age)
-        self.stats.count("published")
-
-    def _publish(self, header, info: CameraInfo, camera_matrix, result) -> None:
-        self.pub_depth.publish(outputs.depth_image(result.depth, header))
-        self.pub_info.publish(outputs.depth_camera_info(info, header))
-        if self.config.publish_uncertainty and result.uncertainty is not None:
-            self.pub_uncertainty.publish(outputs.depth_image(result.uncertainty, header))
-        if self.config.publish_points and self.pub_points is not None:
-            self.pub_points.publish(
-                outputs.depth_points(result.depth, camera_matrix, header, self.max_depth)
+            jobs = self._frames.take(
+                self._expected_cameras,
+                lambda: self.config.batch_wait,
+                TF_RETRY_SECONDS,
+                lambda: self._running,
             )
-        if self.config.publish_colored and self.pub_colored is not None:
-            self.pub_colored.publish(outputs.depth_colored(result.depth, self.max_depth, header))
+            if jobs is None:
+                return
+            try:
+                self._run_batch(jobs)
+            except Exception as error:  # noqa: BLE001 - the worker must outlive any one batch
+                self._bad(
+                    None, "bad.processing_errors", f"batch failed: {type(error).__name__}: {error}"
+                )
+
+    def _run_batch(self, jobs: list[Job]) -> None:
+        """Convert every camera's pair, run the ready ones through the model in batches of
+        `batch.max_size` (0: all at once), publish each camera's outputs."""
+        started = time.perf_counter()
+        ready = [r for r in (self._prepare(self.cameras[job.camera], job) for job in jobs) if r]
+        if not ready:
+            return
+        size = self.config.batch_max_size or len(ready)
+        totals: Counter[str] = Counter(convert=sum(r.convert_seconds for r in ready))
+        for first in range(0, len(ready), size):
+            self._forward(ready[first : first + size], totals)
+        if self.layout.is_rig:  # the single camera's stats are the node's already
+            for stage, seconds in totals.items():
+                self.stats.latency(stage, seconds)
+            self.stats.latency("batch", time.perf_counter() - started)
+            self.stats.count("batches")
+            self.stats.count("batched_frames", len(ready))
+
+    def _prepare(self, camera: CameraStream, job: Job) -> _Ready | None:
+        """The pair's model inputs; None when it is skipped (counted) or put back to wait for
+        its CameraInfo (a player may send the image just before it) or its TF (often
+        trailing the data, as tf2's message filter allows)."""
+        info = camera.camera_info
+        if info is None:
+            if time.monotonic() - job.queued < CAMERA_INFO_WAIT_SECONDS:
+                if not self._frames.put_back(job):
+                    camera.stats.count("dropped.superseded_pairs")
+            else:
+                self._skip(
+                    camera,
+                    "rejected.camera_info.missing",
+                    "CameraInfo not received yet: pair skipped",
+                )
+            return None
+        start = time.perf_counter()
+        try:
+            inputs = frame_inputs(
+                job.image,
+                info,
+                job.sweeps,
+                self.extrinsics,
+                self.config.radar_fields,
+                self.config.camera_frame,
+                self.config.radar_frame,
+            )
+        except MessageError as error:
+            self._skip(camera, f"rejected.{error.kind}", str(error))
+            return None
+        except TransformError as error:
+            now = time.monotonic()
+            if job.tf_deadline is None:
+                job.tf_deadline = now + self.config.tf_wait
+            if now < job.tf_deadline and self._running and self._frames.put_back(job):
+                camera.stats.count("tf_waits")
+            else:
+                self._skip(camera, "tf_failures", f"pair skipped, no extrinsic: {error}")
+            return None
+        convert = time.perf_counter() - start
+        camera.stats.latency("convert", convert)
+        if inputs.non_finite_points:
+            camera.stats.count("bad.radar_non_finite_points", inputs.non_finite_points)
+        if len(inputs.radar_points) == 0:
+            self._bad(
+                camera, "bad.radar_empty", "radar sweep has no points: depth from the image alone"
+            )
+        if self.layout.is_rig or len(self._radar_streams) > 1:
+            for stream, count in zip(job.streams, inputs.points_in_image, strict=True):
+                camera.stats.count(f"radar_points.{stream}", count)
+        return _Ready(camera, job, info, inputs, convert)
+
+    def _skip(self, camera: CameraStream, key: str, text: str) -> None:
+        """A pair skipped for this camera: counted, and its status says so until it publishes."""
+        camera.failing = f"frames skipped [{key}]: {text}"
+        self._bad(camera, key, text)
+
+    def _forward(self, chunk: list[_Ready], totals: Counter) -> None:
+        """One estimate_batch over `chunk` (cameras of one size share a forward), then publish."""
+        results = self.estimator.estimate_batch(
+            [(ready.inputs.image, ready.inputs.radar_points) for ready in chunk]
+        )
+        sizes_seen = set()
+        for ready, result in zip(chunk, results, strict=True):
+            camera = ready.camera
+            size = ready.inputs.image.shape[:2]
+            for stage, key in MODEL_STAGES:
+                if key in result.timings:
+                    camera.stats.latency(stage, result.timings[key])
+                    if size not in sizes_seen:  # each forward's time once
+                        totals[stage] += result.timings[key]
+            sizes_seen.add(size)
+            start = time.perf_counter()
+            camera.publish(
+                ready.job.image.header,
+                ready.info,
+                ready.inputs.camera_matrix,
+                result,
+                self.config,
+                self.max_depth,
+            )
+            published = time.perf_counter() - start
+            camera.stats.latency("publish", published)
+            totals["publish"] += published
+            now = self.get_clock().now().nanoseconds * 1e-9
+            stamp_age = now - stamp_to_seconds(ready.job.image.header.stamp)
+            if (
+                0.0 <= stamp_age < MAX_STAMP_AGE_SECONDS
+            ):  # a bag replayed without /clock has old stamps
+                camera.stats.latency("end_to_end", stamp_age)
+            camera.stats.count("published")
+            camera.failing = None
 
     # --- diagnostics -------------------------------------------------------------------------
 
-    def _report(self) -> None:
+    def _silent(self, stats: NodeStats, topics: dict[str, str]) -> list[str]:
+        """Warnings for input streams (stream -> topic) silent for diagnostics.no_input_warning."""
+        timeout = self.config.no_input_warning
+        return [
+            f"no {stream} received for {timeout:g} s on {self.resolve_topic_name(topics[stream])} "
+            f"(check the topic and the QoS; {TRANSPORT_HINT})"
+            for stream in stats.silent_streams(tuple(topics), timeout, self._started)
+        ]
+
+    def _camera_values(self, camera: CameraStream) -> dict[str, float]:
         # The main counts are always there, so a monitor sees zeros before any input.
-        values = {"pairs": 0.0, "published": 0.0, **self.stats.snapshot()}
-        if self.sync is not None:  # message_filters does not count its drops
-            counters = asdict(self.sync.counters)
+        values = {"pairs": 0.0, "published": 0.0, **camera.stats.snapshot()}
+        if isinstance(camera.pairing, RigSync):  # message_filters does not count its drops
+            counters = asdict(camera.pairing.counters)
             values["dropped.unmatched_beyond_slop"] = counters["images_unmatched"]
             values["dropped.queue_overflow"] = counters["queue_overflow"]
             values["bad.stamps_backwards"] = counters["stamps_backwards"]
             values["time_resets"] = counters["time_resets"]
-        warnings = [
-            f"no {stream} received for {self.config.no_input_warning:g} s on {self.resolve_topic_name(stream)} "
-            f"(check the topic and the QoS; {TRANSPORT_HINT})"
-            for stream in self.stats.silent_streams(
-                ("image", "radar"), self.config.no_input_warning, self._started
-            )
-        ]
-        if warnings:
+        return values
+
+    def _report(self) -> None:
+        radar_topics = {radar.stream: radar.topic for radar in self.layout.radars}
+        engine = {
+            "backend": self.estimator.backend_name,
+            "backend_reason": self.estimator.backend_reason,
+            "device": str(self.estimator.device),
+        }
+        name = f"{self.get_name()}: depth"
+        if not self.layout.is_rig:
+            values = self._camera_values(self.cameras[0])
+            warnings = self._silent(self.stats, {"image": "image", **radar_topics})
+            statuses = [diagnostic_status(name, "lircdepth", values, warnings, info=engine)]
+            logged = warnings
+        else:
+            statuses, logged, per_camera, failing = [], [], [], []
+            for camera in self.cameras:
+                camera_values = self._camera_values(camera)
+                camera_warnings = self._camera_warnings(camera)
+                per_camera.append(camera_values)
+                if camera_warnings:
+                    failing.append(camera.name)
+                    logged.extend(f"{camera.name}: {text}" for text in camera_warnings)
+                statuses.append(
+                    diagnostic_status(
+                        f"{self.get_name()}: {camera.name}",
+                        camera.name,
+                        camera_values,
+                        camera_warnings,
+                        info={"camera": camera.name},
+                    )
+                )
+            values = {
+                "cameras": float(len(self.cameras)),
+                "cameras.warn": float(len(failing)),
+                **summed_counts(per_camera),
+                **self.stats.snapshot(),
+            }
+            warnings = self._silent(self.stats, radar_topics)
+            logged = warnings + logged
+            if failing:
+                warnings.append(f"cameras with problems: {', '.join(failing)}")
+            statuses.insert(0, diagnostic_status(name, "lircdepth", values, warnings, info=engine))
+        if logged:
             self.get_logger().warning(
-                "; ".join(warnings),
+                "; ".join(logged),
                 throttle_duration_sec=max(LOG_THROTTLE_SECONDS, self.config.no_input_warning),
             )
-        self.pub_diagnostics.publish(
-            diagnostic_array(
-                f"{self.get_name()}: depth",
-                "lircdepth",
-                values,
-                warnings,
-                self.get_clock().now().to_msg(),
-                info={
-                    "backend": self.estimator.backend_name,
-                    "backend_reason": self.estimator.backend_reason,
-                    "device": str(self.estimator.device),
-                },
-            )
-        )
+        self.pub_diagnostics.publish(diagnostic_array(statuses, self.get_clock().now().to_msg()))
         self._periods += 1
         if self._periods % LOG_EVERY_PERIODS == 0:
             self.get_logger().info(summary_line(values))
 
+    def _camera_warnings(self, camera: CameraStream) -> list[str]:
+        warnings = self._silent(camera.stats, {"image": camera.topics.image})
+        if camera.camera_info is None and camera.last_image is not None:
+            warnings.append(
+                f"no valid CameraInfo on {self.resolve_topic_name(camera.topics.camera_info)}"
+            )
+        if camera.failing:
+            warnings.append(camera.failing)
+        return warnings
+
     def stop(self) -> None:
-        with self._wake:
-            self._running = False
-            self._wake.notify()
+        self._running = False
+        self._frames.notify()
         self._worker.join(timeout=10)
 
 

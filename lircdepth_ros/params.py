@@ -22,10 +22,13 @@ from rclpy.parameter import Parameter
 from lircdepth_ros.calibration import extrinsic_from_parameters
 from lircdepth_ros.conversions import DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_RADAR_POINTS
 from lircdepth_ros.radar import RadarFieldNames
+from lircdepth_ros.rig import RigError, RigTopics, rig_layout
 
 DEVICES = ("auto", "cpu", "cuda")
 BACKENDS = ("auto", "torch", "compile", "onnxruntime", "openvino", "tensorrt")
 SYNC_METHODS = ("project", "message_filters")
+# List parameters holding names; every other list parameter holds numbers.
+STRING_LISTS = frozenset({"cameras", "radars"})
 
 
 class ParameterError(ValueError):
@@ -49,6 +52,36 @@ PARAMETERS: dict[str, tuple[object, str, dict]] = {
         0.0,
         "depth shown in depth/colored and kept in depth/points; 0 = the model's max",
         _float_range(0.0, 1000.0),
+    ),
+    "cameras": (
+        [],
+        "camera names of a surround rig (topics from topics.*); empty = one camera on "
+        "image/camera_info with outputs on depth",
+        {},
+    ),
+    "radars": (
+        [],
+        "radar names shared by every camera (topics from topics.radar); empty = one radar on radar",
+        {},
+    ),
+    "topics.image": ("{camera}/image", "image topic of each named camera", {}),
+    "topics.camera_info": ("{camera}/camera_info", "CameraInfo topic of each named camera", {}),
+    "topics.depth": (
+        "{camera}/depth",
+        "depth topic of each named camera; <depth>/camera_info, /uncertainty, /points, "
+        "/colored follow it",
+        {},
+    ),
+    "topics.radar": ("{radar}", "PointCloud2 topic of each named radar", {}),
+    "batch.max_size": (
+        0,
+        "cameras per forward; 0 = every ready camera, 1 = one camera at a time",
+        _int_range(0, 64),
+    ),
+    "batch.wait": (
+        0.05,
+        "wall seconds the worker waits after a camera's frame for the other live cameras",
+        _float_range(0.0, 1.0),
     ),
     "sync.method": (
         "project",
@@ -142,6 +175,8 @@ DYNAMIC = frozenset(
         "sync.slop",
         "sync.queue_size",
         "sync.max_wait",
+        "batch.max_size",
+        "batch.wait",
         "publish.uncertainty",
         "publish.points",
         "publish.colored",
@@ -179,6 +214,11 @@ class NodeConfig:
     no_input_warning: float
     max_image_pixels: int
     max_radar_points: int
+    cameras: tuple[str, ...] = ()
+    radars: tuple[str, ...] = ()
+    topics: RigTopics = RigTopics()
+    batch_max_size: int = 0
+    batch_wait: float = 0.05
 
 
 def check_override(assignment: str) -> None:
@@ -199,9 +239,13 @@ def check_override(assignment: str) -> None:
         raise ParameterError(f"parameter '{name}' is given no value; expected like {default!r}")
     value = yaml.safe_load(text)
     # ROS types are strict: 1 is not a double, true is not an integer.
-    if type(value) is not type(default):
+    names_expected = name in STRING_LISTS
+    if type(value) is not type(default) or (
+        names_expected and not all(isinstance(item, str) for item in value)
+    ):
+        expected = "['CAM_FRONT', 'CAM_BACK']" if names_expected else repr(default)
         raise ParameterError(
-            f"parameter '{name}' = {text!r} has the wrong type; expected like {default!r}"
+            f"parameter '{name}' = {text!r} has the wrong type; expected like {expected}"
         )
 
 
@@ -240,7 +284,10 @@ def declare_parameters(node: Node) -> dict[str, object]:
         )
         # An empty list has no ROS type of its own (rclpy infers a byte array): declare
         # list parameters by type, then give an unset one its typed empty default below.
-        value = Parameter.Type.DOUBLE_ARRAY if isinstance(default, list) else default
+        list_type = (
+            Parameter.Type.STRING_ARRAY if name in STRING_LISTS else Parameter.Type.DOUBLE_ARRAY
+        )
+        value = list_type if isinstance(default, list) else default
         try:
             parameter = node.declare_parameter(name, value, descriptor)
         except InvalidParameterValueException as error:
@@ -252,7 +299,7 @@ def declare_parameters(node: Node) -> dict[str, object]:
         if parameter.type_ == Parameter.Type.NOT_SET:
             # Why: a NOT_SET parameter makes `ros2 param get/dump` fail for the whole node,
             # and rclpy has no public way to declare an empty typed array (read-only too).
-            parameter = Parameter(name, Parameter.Type.DOUBLE_ARRAY, list(default))
+            parameter = Parameter(name, list_type, list(default))
             node._parameters[name] = parameter
         values[name] = parameter.value
     return values
@@ -294,6 +341,12 @@ def config_from_values(values: dict[str, object]) -> NodeConfig:
         raise ParameterError(
             "'tf.enabled' is false but no 'extrinsic.translation'/'extrinsic.rotation_xyzw' given"
         )
+    cameras = tuple(str(name) for name in values["cameras"])
+    radars = tuple(str(name) for name in values["radars"])
+    topics = RigTopics(
+        *(str(values[f"topics.{k}"]) for k in ("image", "camera_info", "depth", "radar"))
+    )
+    _check_rig(values, cameras, radars, topics, extrinsic)
     return NodeConfig(
         checkpoint=checkpoint,
         device=_choice(values, "device", DEVICES),
@@ -321,4 +374,30 @@ def config_from_values(values: dict[str, object]) -> NodeConfig:
         no_input_warning=float(values["diagnostics.no_input_warning"]),
         max_image_pixels=int(values["limits.max_image_pixels"]),
         max_radar_points=int(values["limits.max_radar_points"]),
+        cameras=cameras,
+        radars=radars,
+        topics=topics,
+        batch_max_size=int(values["batch.max_size"]),
+        batch_wait=float(values["batch.wait"]),
     )
+
+
+def _check_rig(
+    values: dict, cameras: tuple[str, ...], radars: tuple[str, ...], topics: RigTopics, extrinsic
+) -> None:
+    """Names and templates give distinct topics; one-frame parameters name one frame."""
+    try:
+        rig_layout(cameras, radars, topics)
+    except RigError as error:
+        raise ParameterError(str(error)) from error
+    for parameter, names in (("frames.camera", cameras), ("frames.radar", radars)):
+        if values[parameter] and len(names) > 1:
+            raise ParameterError(
+                f"parameter '{parameter}' names one frame but {len(names)} "
+                f"{parameter.split('.')[1]}s are configured: leave it empty (the headers' frame ids)"
+            )
+    if extrinsic is not None and (len(cameras) > 1 or len(radars) > 1):
+        raise ParameterError(
+            "parameters 'extrinsic.*' give one radar -> camera transform but the rig has "
+            f"{max(len(cameras), 1)} cameras and {max(len(radars), 1)} radars: use TF"
+        )
