@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import struct
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import numpy as np
 from nuscenes.nuscenes import NuScenes
 from nuscenes.utils.data_classes import LidarPointCloud, RadarPointCloud
 
-from lircdepth.errors import UsageError
+from lircdepth.errors import UnknownNameError, UsageError
 from lircdepth.geometry import invert_transform, make_transform
 
 # LIDAR_TOP .pcd.bin rows: x, y, z, intensity, ring index as float32.
@@ -87,6 +88,28 @@ def load_radar(path: Path, filters: str = "none") -> np.ndarray:
     except (AssertionError, ValueError, IndexError, struct.error, UnicodeDecodeError) as error:
         raise PrepareInputError(f"corrupt radar file {path}: {error!r}") from error
     return cloud.points
+
+
+ALL_CHANNELS = "all"
+
+
+def resolve_channels(
+    nusc: NuScenes, requested: Sequence[str], modality: str, flag: str
+) -> tuple[str, ...]:
+    """The channels asked for, checked against the dataroot's sensors of that modality.
+
+    `all` stands for every such sensor, in the sensor table's order.
+    """
+    available = [s["channel"] for s in nusc.sensor if s["modality"] == modality]
+    if ALL_CHANNELS in requested:
+        return tuple(available)
+    unknown = [channel for channel in requested if channel not in available]
+    if unknown:
+        raise UnknownNameError(
+            f"{flag}: no {modality} channel(s) {', '.join(unknown)} in {nusc.dataroot} "
+            f"(it has: {', '.join(available) or 'none'})"
+        )
+    return tuple(dict.fromkeys(requested))
 
 
 class SensorPoses:

@@ -1,7 +1,7 @@
 """nuScenes dataroot -> derived dataset (library entry point: `prepare(PrepareConfig(...))`).
 
-Output layout under `out` (one file per CAM_FRONT keyframe, named by its camera
-sample_data token `T`):
+Output layout under `out` (one file per keyframe of each chosen camera, default
+CAM_FRONT only, named by its camera sample_data token `T`):
 
     radar/T.npy          N x 7 float32: u, v, depth, rcs, vx, vy, object index (0 = none)
     boxes/T.npy          M x 4 float32 2-D boxes (u_min, v_min, u_max, v_max) of annotations
@@ -14,6 +14,10 @@ sample_data token `T`):
                          path of the dataroot's image (relative paths resolve against out)
     index/{train,val,test}.txt   JSON Lines, one sample per line (see `sample_record`)
 
+Radar: every chosen radar's sweep (default RADAR_FRONT) through its own calibration and
+ego pose at its own time into each camera; where radars share a pixel the nearest wins
+(`radar.nearest_radar_wins`). Lidar truth per camera from the same loaded sweeps.
+
 One process per scene (a fork pool when workers > 1). Each output is written to a temp
 name and renamed, so an existing file is always complete; a rerun skips existing files
 and recomputes only missing ones.
@@ -22,7 +26,7 @@ and recomputes only missing ones.
 from __future__ import annotations
 
 import multiprocessing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,12 +39,18 @@ from lircdepth.data.association import AssociationConfig, association_label
 from lircdepth.data.boxes import MOVABLE_PREFIXES, image_boxes
 from lircdepth.data.integrity import changed_files, check_camera_image, file_sizes, previous_sizes
 from lircdepth.data.interpolate import InterpolationConfig, interpolate_depth
-from lircdepth.data.nusc_sources import PrepareInputError, SensorPoses, load_radar, open_nuscenes
+from lircdepth.data.nusc_sources import (
+    PrepareInputError,
+    SensorPoses,
+    load_radar,
+    open_nuscenes,
+    resolve_channels,
+)
 from lircdepth.data.radar import RadarOptions, radar_points, radar_sample_data
 from lircdepth.data.splits import SPLITS, assign_splits
 from lircdepth.errors import UsageError, UserError
 
-CAMERA = "CAM_FRONT"
+DEFAULT_CAMERAS = ("CAM_FRONT",)
 LIDAR = "LIDAR_TOP"
 # Output name -> file extension. The order is the order they are computed in.
 OUTPUTS = {
@@ -59,6 +69,8 @@ SKIPPED_FILE = "skipped.txt"  # index/skipped.txt: JSON Lines, one skipped keyfr
 class PrepareConfig:
     """What to prepare. `scenes` = scene names or tokens (None: all).
 
+    `cameras`: camera channels to prepare (published: CAM_FRONT; "all": every camera);
+    the radars are `radar.channels`.
     `accumulate_sweeps`: lidar sweeps each way for the accumulated map (published 80);
     `accumulate_sweeps_test` for scenes that are only in the test split (published 24).
     """
@@ -66,6 +78,7 @@ class PrepareConfig:
     dataroot: Path
     version: str = "v1.0-mini"
     out: Path = Path("prepared")
+    cameras: tuple[str, ...] = DEFAULT_CAMERAS
     workers: int = 1
     scenes: tuple[str, ...] | list[str] | None = None
     accumulate_sweeps: int = 80
@@ -103,12 +116,18 @@ def scene_keyframes(nusc: NuScenes, scene: dict) -> list[dict]:
 
 
 def sample_record(
-    config: PrepareConfig, nusc: NuScenes, poses: SensorPoses, scene: dict, sample: dict
+    config: PrepareConfig,
+    nusc: NuScenes,
+    poses: SensorPoses,
+    scene: dict,
+    sample: dict,
+    camera_channel: str = DEFAULT_CAMERAS[0],
 ) -> dict:
-    """One index line: tokens, image size, intrinsics and every file (relative to out)."""
-    if CAMERA not in sample["data"]:
-        raise PrepareInputError(f"sample {sample['token']} has no {CAMERA} sample_data")
-    camera_token = sample["data"][CAMERA]
+    """One index line: tokens, camera channel, image size, intrinsics and every file
+    (relative to out)."""
+    if camera_channel not in sample["data"]:
+        raise PrepareInputError(f"sample {sample['token']} has no {camera_channel} sample_data")
+    camera_token = sample["data"][camera_channel]
     camera = nusc.get("sample_data", camera_token)
     image = (
         f"image/{camera_token}.jpg"
@@ -119,6 +138,7 @@ def sample_record(
         "scene_token": scene["token"],
         "scene_name": scene["name"],
         "sample_token": sample["token"],
+        "camera": camera_channel,
         "camera_token": camera_token,
         "lidar_token": sample["data"][LIDAR],
         "timestamp": camera["timestamp"],
@@ -152,41 +172,48 @@ class ScenePreparer:
     def run_scene(self, scene: dict) -> SceneResult:
         """Write the scene's missing outputs; with on_error "skip", bad keyframes are listed."""
         samples = scene_keyframes(self.nusc, scene)
-        records = [sample_record(self.config, self.nusc, self.poses, scene, s) for s in samples]
-        missing = {k: self._missing(record) for k, record in enumerate(records)}
-        todo = [k for k in missing if missing[k]]
+        # (keyframe index, record) for every keyframe and camera, keyframe by keyframe.
+        records = [
+            (k, sample_record(self.config, self.nusc, self.poses, scene, sample, camera))
+            for k, sample in enumerate(samples)
+            for camera in self.config.cameras
+        ]
+        missing = [self._missing(record) for _, record in records]
+        todo = sorted({k for (k, _), names in zip(records, missing, strict=True) if names})
         result = SceneResult([])
-        bad: set[int] = set()
+        bad: set[int] = set()  # positions in `records`
         try:
             lidar = SceneLidar.load(
                 self.nusc,
                 self.poses,
-                [record["lidar_token"] for record in records],
+                [sample["data"][LIDAR] for sample in samples],
                 self.config.movable_prefixes,
                 self.config.movable_box_margin,
                 self.window,
                 keyframes=todo,
             ) if todo else None  # fmt: skip
         except UserError as error:
-            bad = set(todo)
-            result.skipped += [self._skip(records[k], error) for k in todo]
-        for k in sorted(set(todo) - bad):
+            bad = {i for i, (k, _) in enumerate(records) if missing[i]}
+            result.skipped += [self._skip(records[i][1], error) for i in sorted(bad)]
+        for i, (k, record) in enumerate(records):
+            if not missing[i] or i in bad:
+                continue
             try:
-                self._write_sample(records[k], samples[k], lidar, k, missing[k])
+                self._write_sample(record, samples[k], lidar, k, missing[i])
             except UserError as error:
-                bad.add(k)
-                result.skipped.append(self._skip(records[k], error))
+                bad.add(i)
+                result.skipped.append(self._skip(record, error))
         out = Path(self.config.out)
-        for k, record in enumerate(records):
-            if k not in bad:
+        for i, (_, record) in enumerate(records):
+            if i not in bad:
                 result.records.append(record | {"sizes": file_sizes(out, record, list(OUTPUTS))})
         return result
 
     def _skip(self, record: dict, error: Exception) -> dict:
         if self.config.on_error != "skip":
             raise error
-        return {"camera_token": record["camera_token"], "scene_name": record["scene_name"],
-                "error": str(error).splitlines()[0]}  # fmt: skip
+        return {"camera": record["camera"], "camera_token": record["camera_token"],
+                "scene_name": record["scene_name"], "error": str(error).splitlines()[0]}  # fmt: skip
 
     def _missing(self, record: dict) -> list[str]:
         out = Path(self.config.out)
@@ -319,6 +346,14 @@ def _run_scenes(config: PrepareConfig, scene_tokens: list[str], total: int) -> S
 def prepare(config: PrepareConfig) -> dict[str, list[dict]]:
     """Prepare the selected scenes; return (and write) the index of every split."""
     nusc = open_nuscenes(Path(config.dataroot), config.version)
+    config = replace(
+        config,
+        cameras=resolve_channels(nusc, config.cameras, "camera", "--cameras"),
+        radar=replace(
+            config.radar,
+            channels=resolve_channels(nusc, config.radar.channels, "radar", "--radars"),
+        ),
+    )
     scenes = select_scenes(nusc, config.scenes)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -332,14 +367,15 @@ def prepare(config: PrepareConfig) -> dict[str, list[dict]]:
         config=config, nusc=nusc, windows=windows, previous=previous_sizes(out / "index", SPLITS)
     )
     try:
-        total = sum(scene["nbr_samples"] for scene in scenes)
+        total = sum(scene["nbr_samples"] for scene in scenes) * len(config.cameras)
         done = _run_scenes(config, [scene["token"] for scene in scenes], total)
     finally:
         _WORKER_STATE.clear()
     records = done.records
     storage.write_index(out / "index" / SKIPPED_FILE, done.skipped)
     order = {scene["token"]: i for i, scene in enumerate(scenes)}
-    records.sort(key=lambda r: (order[r["scene_token"]], r["timestamp"]))
+    camera_order = {camera: i for i, camera in enumerate(config.cameras)}
+    records.sort(key=lambda r: (order[r["scene_token"]], r["timestamp"], camera_order[r["camera"]]))
     index = {
         split: [r for r in records if r["scene_name"] in set(splits[split])] for split in SPLITS
     }

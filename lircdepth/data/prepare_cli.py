@@ -11,6 +11,7 @@ from lircdepth.data.association import PATCH_HALF_SIZE, AssociationConfig
 from lircdepth.data.interpolate import DENSIFY_METHODS, InterpolationConfig
 from lircdepth.data.nusc_sources import RADAR_FILTERS
 from lircdepth.data.prepare import (
+    DEFAULT_CAMERAS,
     MOVABLE_PREFIXES,
     ON_ERROR,
     SKIPPED_FILE,
@@ -52,7 +53,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=list(MOVABLE_PREFIXES),
         help="categories whose boxes are taken from the current frame only",
     )
-    parser.add_argument("--radar-channels", nargs="+", default=["RADAR_FRONT"])
+    parser.add_argument(
+        "--cameras",
+        nargs="+",
+        default=list(DEFAULT_CAMERAS),
+        metavar="CAM",
+        help="camera channels to prepare, one sample per keyframe and camera, or 'all' "
+        "(default CAM_FRONT, the published setting)",
+    )
+    parser.add_argument(
+        "--radars",
+        "--radar-channels",
+        dest="radars",
+        nargs="+",
+        default=list(RadarOptions().channels),
+        metavar="RADAR",
+        help="radar channels projected into every camera (nearest radar wins a pixel), "
+        "or 'all' (default RADAR_FRONT; --radar-channels is the old name)",
+    )
     parser.add_argument("--radar-sweeps", type=int, default=0, help="radar sweeps each way")
     parser.add_argument("--radar-keyframes", type=int, default=0, help="radar keyframes each way")
     parser.add_argument(
@@ -96,13 +114,14 @@ def config_from_args(args: argparse.Namespace) -> PrepareConfig:
         dataroot=args.dataroot,
         version=args.version,
         out=args.out,
+        cameras=tuple(args.cameras),
         workers=args.workers,
         scenes=args.scenes,
         accumulate_sweeps=args.accumulate_sweeps,
         accumulate_sweeps_test=args.accumulate_sweeps_test,
         movable_prefixes=tuple(args.movable_prefixes),
         radar=RadarOptions(
-            channels=tuple(args.radar_channels),
+            channels=tuple(args.radars),
             sweeps=args.radar_sweeps,
             keyframes=args.radar_keyframes,
             filters=args.radar_filters,

@@ -4,9 +4,12 @@ Default (the published method): the keyframe's own RADAR_FRONT sweep, every poin
 (devkit filters off), in file order, each point tied to the annotated box of a
 movable object that strictly contains it. Options: the devkit's default filters, the
 tolerant box test (grown boxes, azimuth tolerance), the neighbouring +/- N sweeps of
-each radar, the radar keyframes of +/- N neighbouring samples, and more radars.
-Points sharing a pixel are resolved later by the rasteriser's rule ("last" keeps file
-order meaningful; use "nearest" for accumulated sweeps).
+each radar, the radar keyframes of +/- N neighbouring samples, and more radars (each
+sweep through its own calibration and ego pose at its own time).
+Points of one radar sharing a pixel are resolved later by the rasteriser's rule ("last"
+keeps file order meaningful; use "nearest" for accumulated sweeps). Across radars the
+nearest one wins a pixel: the points of the other radars there are dropped here, so any
+rule gives that result.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from lircdepth.geometry import (
     RADAR_BORDER,
     RADAR_MIN_DEPTH,
     in_image_mask,
+    nearest_per_pixel,
     project_radar,
+    select_radar_pixels,
     transform_points,
 )
 
@@ -114,7 +119,7 @@ def radar_points(
     camera_matrix = poses.camera_matrix(camera_token)
     boxes = nusc.get_boxes(camera_token)
     candidates = [i for i, box in enumerate(boxes) if is_movable(box.name, options.box_categories)]
-    parts = []
+    parts: dict[str, list[np.ndarray]] = {}
     for token in radar_tokens:
         fields = load_fields(token)
         T_global_from_radar = poses.global_from_sensor(token)
@@ -137,7 +142,37 @@ def radar_points(
         keep = in_image_mask(
             projected[:, :2], projected[:, 2], height, width, RADAR_MIN_DEPTH, RADAR_BORDER
         )
-        parts.append(np.column_stack([projected, object_index])[keep])
+        channel = nusc.get("sample_data", token)["channel"]
+        parts.setdefault(channel, []).append(np.column_stack([projected, object_index])[keep])
     if not parts:
         return np.zeros((0, len(RADAR_COLUMNS)), dtype=np.float32)
-    return np.concatenate(parts).astype(np.float32)
+    per_radar = [np.concatenate(channel_parts) for channel_parts in parts.values()]
+    return np.concatenate(nearest_radar_wins(per_radar, height, width)).astype(np.float32)
+
+
+def nearest_radar_wins(per_radar: list[np.ndarray], height: int, width: int) -> list[np.ndarray]:
+    """Where radars share a pixel, keep only the points of the radar whose pixel winner
+    (its last point there, the published rule) is nearest; ties go to the earlier radar.
+
+    Each array is N x (3 + ...) with u, v, depth first, already inside the image.
+    One radar is returned unchanged.
+    """
+    if len(per_radar) < 2:
+        return per_radar
+    pixels, depths, owners = [], [], []
+    for radar, points in enumerate(per_radar):
+        rows, cols, index = select_radar_pixels(points[:, :6], height, width, "last")
+        pixels.append(rows * width + cols)
+        depths.append(points[index, 2])
+        owners.append(np.full(len(rows), radar))
+    pixel, depth, owner = (np.concatenate(a) for a in (pixels, depths, owners))
+    best = nearest_per_pixel(pixel // width, pixel % width, depth, width)
+    winner = np.full(height * width, -1, dtype=np.int64)
+    winner[pixel[best]] = owner[best]
+    kept = []
+    for radar, points in enumerate(per_radar):
+        rows = np.clip(np.round(points[:, 1]).astype(np.int64), 0, height - 1)
+        cols = np.clip(np.round(points[:, 0]).astype(np.int64), 0, width - 1)
+        at = winner[rows * width + cols]
+        kept.append(points[(at == -1) | (at == radar)])
+    return kept
