@@ -28,10 +28,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     convert.add_argument("--scenes", nargs="+", help="scene names or tokens (default: all)")
     convert.add_argument(
-        "--cameras", nargs="+", default=["CAM_FRONT"], help="camera channels (default CAM_FRONT)"
+        "--cameras",
+        nargs="+",
+        default=["CAM_FRONT"],
+        help="camera channels, or 'all' for every camera of the dataroot (default CAM_FRONT)",
     )
     convert.add_argument(
-        "--radars", nargs="+", default=["RADAR_FRONT"], help="radar channels (default RADAR_FRONT)"
+        "--radars",
+        nargs="+",
+        default=["RADAR_FRONT"],
+        help="radar channels, or 'all' for every radar of the dataroot (default RADAR_FRONT)",
     )
     convert.add_argument(
         "--storage", choices=["mcap", "sqlite3"], default="mcap", help="bag storage (default mcap)"

@@ -12,8 +12,12 @@ Topics (frame ids are the nuScenes channel names):
 | `/tf` | ego pose `map` -> `base_link` at each sample_data time | |
 
 Stamps are the nuScenes timestamps. metadata.yaml's custom_data records the scene, the
-dataset version and the keyframes (camera and lidar stamps per sample) so the online
-evaluator scores exactly the frames offline evaluation scores.
+dataset version, the converted cameras and radars (`lircdepth.cameras`,
+`lircdepth.radars`: JSON lists) and the keyframes (`lircdepth.keyframes`: per sample, the
+stamp of every converted channel, so each camera's keyframes are listed) so the online
+evaluator scores exactly the frames offline evaluation scores, camera by camera.
+Cameras and radars default to CAM_FRONT and RADAR_FRONT; `all` converts every camera
+(radar) of the dataroot, as `lircdepth prepare` takes it.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from rosbags.interfaces import (
 from rosbags.rosbag2 import StoragePlugin, Writer
 from tqdm import tqdm
 
+from lircdepth.data.nusc_sources import resolve_channels
 from lircdepth.errors import BadValueError, ExistingPathError, MissingPathError, UnknownNameError
 from lircdepth_ros.bag import messages as m
 from lircdepth_ros.bag.scene_stream import StreamItem, find_scene, scene_channels, scene_stream
@@ -47,6 +52,8 @@ DEFAULT_RADARS = ("RADAR_FRONT",)
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 BAG_FORMAT_VERSION = 9
 KEYFRAMES_KEY = "lircdepth.keyframes"
+CAMERAS_KEY = "lircdepth.cameras"
+RADARS_KEY = "lircdepth.radars"
 
 _NO_TIME = QosTime(0, 0)
 
@@ -217,9 +224,14 @@ def convert_scene(
     radar_all_points: bool = False,
     overwrite: bool = False,
 ) -> Path:
-    """Write one scene as a ROS 2 bag directory at `out_path` (replaced only if `overwrite`)."""
+    """Write one scene as a ROS 2 bag directory at `out_path` (replaced only if `overwrite`).
+
+    `cameras` / `radars` may be `("all",)`: every camera (radar) channel of the dataroot.
+    """
     if storage not in STORAGES:
         raise BadValueError(f"unknown bag storage {storage!r}; choose one of {sorted(STORAGES)}")
+    cameras = resolve_channels(nusc, cameras, "camera", "--cameras")
+    radars = resolve_channels(nusc, radars, "radar", "--radars")
     scene = find_scene(nusc, scene_name)
     available = scene_channels(nusc, scene)
     channels = [*cameras, *radars, LIDAR_CHANNEL]
@@ -243,6 +255,8 @@ def convert_scene(
         writer = Writer(written, version=BAG_FORMAT_VERSION, storage_plugin=STORAGES[storage])
         writer.set_custom_data("nuscenes.scene", scene["name"])
         writer.set_custom_data("nuscenes.version", nusc.version)
+        writer.set_custom_data(CAMERAS_KEY, json.dumps(list(cameras)))
+        writer.set_custom_data(RADARS_KEY, json.dumps(list(radars)))
         writer.set_custom_data(KEYFRAMES_KEY, json.dumps(keyframe_table(nusc, scene, channels)))
         with writer:
             scene_writer = SceneBagWriter(nusc, writer, cameras, radars, radar_all_points)
