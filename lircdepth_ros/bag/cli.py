@@ -2,7 +2,8 @@
 
 lircdepth bag convert --dataroot DIR --version V --out BAGDIR [--scenes ...]
 lircdepth bag play BAG [--rate R | --lockstep] [--to-node] [--remap FROM:=TO ...]
-lircdepth bag evaluate --bag BAG [--depth-topic depth] [--json F] [--markdown F]
+lircdepth bag evaluate --bag BAG [--cameras CAM ...] [--depth-topic T] [--json F] [--markdown F]
+                       [--surround PNG]
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import argparse
 import json
 import logging
 
-from lircdepth.argtypes import non_negative_float, positive_float
+from lircdepth.argtypes import non_negative_float, non_negative_int, positive_float
 from lircdepth.errors import UsageError
 
 
@@ -59,7 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--lockstep", action="store_true", help="wait for the node's depth before each camera frame"
     )
     play.add_argument(
-        "--depth-topic", default="depth", help="the node's depth output (for --lockstep)"
+        "--depth-topic",
+        default="depth",
+        help="the node's depth output (for --lockstep); {camera} stands for each image "
+        "topic's camera, e.g. {camera}/depth for a rig node",
     )
     play.add_argument(
         "--lockstep-timeout",
@@ -87,9 +91,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "evaluate", help="score the node's published depth against the bag's lidar"
     )
     evaluate.add_argument("--bag", required=True, help="bag folder that is being played")
-    evaluate.add_argument("--depth-topic", default="depth", help="the node's depth topic (32FC1)")
     evaluate.add_argument(
-        "--camera", default="CAM_FRONT", help="camera channel the depth belongs to"
+        "--depth-topic",
+        help="the node's depth topic (32FC1); with several cameras a template with {camera} "
+        "(default: depth for one camera, {camera}/depth for several)",
+    )
+    evaluate.add_argument(
+        "--cameras",
+        "--camera",
+        nargs="+",
+        default=["CAM_FRONT"],
+        help="camera channels the depth belongs to; several: scored per camera and as a rig "
+        "(default CAM_FRONT)",
     )
     evaluate.add_argument(
         "--frames", choices=["keyframes", "all"], default="keyframes", help="frames to score"
@@ -117,6 +130,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     evaluate.add_argument("--json", help="write results as JSON")
     evaluate.add_argument("--markdown", help="write the metrics table as Markdown")
+    evaluate.add_argument(
+        "--surround",
+        metavar="PNG",
+        help="write the surround picture (depth of every camera around a bird's-eye view)",
+    )
+    evaluate.add_argument(
+        "--surround-sample",
+        type=non_negative_int,
+        default=0,
+        help="keyframe sample of the surround picture (default 0, the first)",
+    )
 
 
 def parse_remaps(pairs: list[str]) -> dict[str, str]:
@@ -153,18 +177,24 @@ def run(args: argparse.Namespace) -> int:
             f"covering {stats.bag_seconds:.2f} s of recording in {stats.wall_seconds:.2f} s "
             f"({stats.speed:.2f}x recorded speed)"
         )
+        if len(stats.frames_per_camera) > 1 and args.lockstep:
+            answered = ", ".join(
+                f"{c} {stats.answered_per_camera.get(c, 0)}/{n}"
+                for c, n in stats.frames_per_camera.items()
+            )
+            print(f"answered per camera: {answered}")
+        if stats.cameras_silent:
+            print(f"no depth from: {', '.join(stats.cameras_silent)}")
         return 0
     from lircdepth_ros.bag.evaluate import evaluate_bag, results_markdown
 
     results = evaluate_bag(
-        args.bag, depth_topic=args.depth_topic, camera=args.camera, frames=args.frames, caps=args.caps,
+        args.bag, depth_topic=args.depth_topic, cameras=args.cameras, frames=args.frames, caps=args.caps,
         timeout=args.timeout, idle_timeout=args.idle_timeout, ready_file=args.ready_file, json_path=args.json,
-        markdown_path=args.markdown, node_timeout=args.node_timeout,
+        markdown_path=args.markdown, node_timeout=args.node_timeout, surround_path=args.surround,
+        surround_sample=args.surround_sample,
     )  # fmt: skip
     print(results_markdown(results))
-    print(
-        json.dumps(
-            {k: results[k] for k in ("frames_expected", "frames_scored", "messages_ignored")}
-        )
-    )
+    counts = ("frames_expected", "frames_scored", "messages_ignored", "cameras_silent")
+    print(json.dumps({k: results[k] for k in counts if k in results}))
     return 0

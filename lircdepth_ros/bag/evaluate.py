@@ -2,9 +2,11 @@
 
 It subscribes to the node's depth topic (32FC1, metres, stamped with the camera
 image's stamp) and takes lidar, TF and intrinsics from the bag itself, so no message
-can be lost on the ground-truth side. It stops when every scored frame has arrived,
-after `idle_timeout` seconds without a new scored frame (once the first one came), or
-after `timeout` seconds in all; then it writes the metrics table (JSON + Markdown).
+can be lost on the ground-truth side. With several cameras it listens to each camera's
+depth topic and scores each camera and the whole rig. It stops when every scored frame
+has arrived, after `idle_timeout` seconds without a new scored frame (once the first one
+came), or after `timeout` seconds in all; then it writes the metrics table (JSON +
+Markdown) and, if asked, the surround picture.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from lircdepth.atomic import write_text_atomic
 from lircdepth.errors import JobError
 from lircdepth.metrics import DEFAULT_CAPS, format_markdown, write_json
 from lircdepth_ros.bag import messages as m
-from lircdepth_ros.bag.ground_truth import BagGroundTruth
 from lircdepth_ros.bag.ros_runtime import message_class, reliable_qos, ros_node, spin_until
-from lircdepth_ros.bag.scoring import FrameScorer
+from lircdepth_ros.bag.scoring import FrameScorer, RigScorer, rig_markdown
+from lircdepth_ros.bag.topics import depth_topics
 from lircdepth_ros.conversions import MessageError, image_to_numpy
 
 LOG = logging.getLogger(__name__)
+MATCH_GRACE = 5.0  # seconds the other cameras' depth publishers may take after the first
 
 
 def depth_from_message(msg) -> np.ndarray:
@@ -36,29 +39,52 @@ def depth_from_message(msg) -> np.ndarray:
 
 
 class DepthListener:
-    """Feeds every depth message to the scorer; counts what could not be scored."""
+    """Feeds every depth message of one camera to its scorer; counts what could not be
+    scored and keeps the depth of the stamps in `keep` (for the surround picture)."""
 
-    def __init__(self, node, topic: str, scorer: FrameScorer):
+    def __init__(self, node, topic: str, scorer: FrameScorer, keep: frozenset[int] = frozenset()):
         self.scorer = scorer
         self.last_scored = 0.0
         self.errors: list[str] = []
+        self.keep, self.kept = keep, {}
         self.subscription = node.create_subscription(
             message_class(m.IMAGE), topic, self.on_depth, reliable_qos(20)
         )
 
     def on_depth(self, msg) -> None:
         try:
-            if self.scorer.add(m.stamp_to_nanoseconds(msg.header.stamp), depth_from_message(msg)):
+            stamp, depth = m.stamp_to_nanoseconds(msg.header.stamp), depth_from_message(msg)
+            if self.scorer.add(stamp, depth):
                 self.last_scored = time.monotonic()
+                if stamp in self.keep:
+                    self.kept[stamp] = depth
         except (ValueError, KeyError) as error:  # a malformed message must not stop scoring
             self.errors.append(str(error))
             LOG.warning("depth message not scored: %s", error)
 
 
+def wait_for_publishers(executor, listeners: dict[str, DepthListener], timeout: float) -> list[str]:
+    """Wait until a node publishes every camera's depth topic, or, once one is matched,
+    at most MATCH_GRACE seconds more for the others; returns the cameras still unmatched."""
+    first_match: list[float] = []
+
+    def unmatched() -> list[str]:
+        return [c for c, lis in listeners.items() if lis.subscription.get_publisher_count() == 0]
+
+    def settled() -> bool:
+        missing = unmatched()
+        if len(missing) < len(listeners) and not first_match:
+            first_match.append(time.monotonic())
+        return not missing or bool(first_match and time.monotonic() - first_match[0] > MATCH_GRACE)
+
+    spin_until(executor, settled, timeout)
+    return unmatched()
+
+
 def evaluate_bag(
     bag: str | Path,
-    depth_topic: str = "depth",
-    camera: str = "CAM_FRONT",
+    depth_topic: str | None = None,
+    cameras: Sequence[str] = ("CAM_FRONT",),
     frames: str = "keyframes",
     caps: Sequence[float] = DEFAULT_CAPS,
     timeout: float = 600.0,
@@ -68,49 +94,79 @@ def evaluate_bag(
     json_path: str | Path | None = None,
     markdown_path: str | Path | None = None,
     node_timeout: float = 120.0,
+    surround_path: str | Path | None = None,
+    surround_sample: int = 0,
 ) -> dict:
-    """Listen to `depth_topic` and score what arrives; returns (and optionally writes) results.
+    """Listen to each camera's depth topic and score what arrives; returns (and optionally
+    writes) the results.
 
-    ready_file: touched once the depth subscription is matched with a publisher, so a
-    script can start the player only when no output can be missed. Raises JobError, and
-    writes nothing, when no node publishes `depth_topic` within `node_timeout` seconds or
-    when no frame could be scored.
+    depth_topic: the topic, or with several cameras a template with `{camera}` (default
+    `depth` for one camera, `{camera}/depth` for several, as the node names them). One
+    camera gives the single-camera results; several give `RigScorer.results` (per camera
+    and the rig) plus `cameras_unmatched` (no publisher found). A camera that never
+    answers does not hold up the others: scoring ends `idle_timeout` seconds after the
+    last scored frame. ready_file: touched once the depth subscriptions are matched, so a
+    script can start the player only when no output can be missed. surround_path: the
+    surround picture of keyframe sample `surround_sample` with the depth the node gave.
+    Raises JobError, and writes nothing, when no node publishes any depth topic within
+    `node_timeout` seconds or when no frame could be scored.
     """
-    scorer = FrameScorer(BagGroundTruth(bag, camera=camera, frames=frames), caps)
+    cameras = list(cameras)
+    topics = depth_topics(depth_topic, cameras)
+    scorer = RigScorer(bag, cameras, frames, caps)
+    keep = {}
+    if surround_path is not None:  # the picture's modules load torch: only when asked
+        from lircdepth_ros.bag.surround import sample_stamps, write_surround_picture
+
+        stamps = sample_stamps(scorer.recording, surround_sample)
+        keep = {c: s for c, s in stamps.items() if c in topics}
     start = time.monotonic()
     with ros_node("lircdepth_bag_evaluator", domain_id) as (node, executor):
-        listener = DepthListener(node, depth_topic, scorer)
-
-        def matched() -> bool:
-            return listener.subscription.get_publisher_count() > 0
-
-        if not spin_until(executor, matched, min(node_timeout, timeout)):
+        listeners = {
+            c: DepthListener(node, topics[c], scorer.scorers[c], frozenset({keep.get(c, -1)}))
+            for c in cameras
+        }
+        unmatched = wait_for_publishers(executor, listeners, min(node_timeout, timeout))
+        if len(unmatched) == len(cameras):
             raise JobError(
-                f"no node publishes {depth_topic} after {node_timeout:.0f} s (--node-timeout)",
+                f"no node publishes {' or '.join(topics.values())} after {node_timeout:.0f} s (--node-timeout)",
                 hint="start lircdepth_node (or check --depth-topic)",
+            )
+        if unmatched:
+            LOG.warning(
+                "no node publishes the depth of %s; scoring the others", ", ".join(unmatched)
             )
         if ready_file is not None:
             write_text_atomic(ready_file, "ready\n")
 
         def finished() -> bool:
-            idle = listener.last_scored and time.monotonic() - listener.last_scored > idle_timeout
-            return scorer.done or bool(idle)
+            last = max(lis.last_scored for lis in listeners.values())
+            return scorer.done or bool(last and time.monotonic() - last > idle_timeout)
 
         spin_until(executor, finished, max(timeout - (time.monotonic() - start), 0.0))
-    results = scorer.results()
-    results.update(
-        depth_topic=depth_topic, camera=camera, frames=frames, errors=listener.errors[:20]
-    )
+    errors = [e for lis in listeners.values() for e in lis.errors]
+    if len(cameras) == 1:
+        results = scorer.scorers[cameras[0]].results()
+        results.update(depth_topic=topics[cameras[0]], camera=cameras[0])
+    else:
+        results = scorer.results()
+        results.update(depth_topics=topics, cameras_unmatched=unmatched)
+    results.update(frames=frames, errors=errors[:20])
     if not results["frames_scored"]:
         raise JobError(
-            f"no depth image on {depth_topic} could be scored against {bag} "
-            f"({results['frames_expected']} frames expected, {len(listener.errors)} malformed)"
+            f"no depth image on {' or '.join(topics.values())} could be scored against {bag} "
+            f"({results['frames_expected']} frames expected, {len(errors)} malformed)"
         )
-    if results["frames_missing"]:
-        LOG.warning(
-            "%d of %d frames got no depth",
-            len(results["frames_missing"]),
-            results["frames_expected"],
+    for camera, frame_scorer in scorer.scorers.items():
+        missing = frame_scorer.expected - set(frame_scorer.frames)
+        if missing:
+            LOG.warning(
+                "%s: %d of %d frames got no depth", camera, len(missing), len(frame_scorer.expected)
+            )
+    if surround_path is not None:
+        kept = {c: lis.kept[keep[c]] for c, lis in listeners.items() if keep.get(c) in lis.kept}
+        write_surround_picture(
+            surround_path, scorer.recording, surround_sample, kept, cameras, max(caps)
         )
     write_results(results, json_path, markdown_path)
     return results
@@ -118,6 +174,8 @@ def evaluate_bag(
 
 def results_markdown(results: dict) -> str:
     title = f"Online evaluation of {Path(results['bag']).name} ({results['frames_scored']} frames)"
+    if "cameras" in results:
+        return f"### {title}\n\n{rig_markdown(results)}"
     return format_markdown(results["metrics"], title=title)
 
 

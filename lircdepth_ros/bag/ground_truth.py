@@ -79,6 +79,7 @@ class BagRecording:
         self.keyframes = keyframe_table(self.bag)
         info_topics = {camera_info_topic(c): c for c in cameras}
         with open_bag(self.bag) as reader:
+            self.topics = {c.topic: c.msgtype for c in reader.connections}
             for topic in ("/tf_static", "/tf", *info_topics, point_cloud_topic(lidar)):
                 _connections(reader, topic)
             connections = [

@@ -3,7 +3,8 @@
 Messages go out as the raw CDR bytes stored in the bag (rclpy publishes serialized data
 as is), so stamps and contents are exactly the recording's. Three pacings: recorded
 speed, a rate factor, or lockstep (each camera frame waits for the node's depth output
-for the previous one, so a slow CPU node sees every frame).
+for the previous one, of the same camera when each camera has its own depth topic, so a
+slow CPU node sees every frame).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from lircdepth_ros.bag.ros_runtime import (
     ros_node,
     spin_until,
 )
+from lircdepth_ros.bag.topics import CAMERA_FIELD, camera_of_image_topic
 
 LOG = logging.getLogger(__name__)
 ACK_TIMEOUT = 2.0
@@ -33,7 +35,9 @@ ACK_TIMEOUT = 2.0
 
 @dataclass
 class PlaybackStats:
-    """What a replay did; `speed` is bag seconds per wall second."""
+    """What a replay did; `speed` is bag seconds per wall second. Per camera (image topic's
+    camera): frames sent and answered; `cameras_silent`: cameras whose depth stopped coming
+    (lockstep no longer waited for them)."""
 
     messages: int = 0
     bag_seconds: float = 0.0
@@ -41,6 +45,9 @@ class PlaybackStats:
     frames: int = 0
     frames_answered: int = 0
     skipped_topics: list[str] = field(default_factory=list)
+    frames_per_camera: dict[str, int] = field(default_factory=dict)
+    answered_per_camera: dict[str, int] = field(default_factory=dict)
+    cameras_silent: list[str] = field(default_factory=list)
 
     @property
     def speed(self) -> float:
@@ -73,7 +80,7 @@ def _publishers(node, connections, remap: Mapping[str, str], stats: PlaybackStat
 
 
 class DepthAnswers:
-    """Stamps (ns) of the depth images the node has published, for lockstep pacing."""
+    """Stamps (ns) of the depth images the node has published on one topic, for lockstep."""
 
     def __init__(self, node, topic: str):
         self.stamps: set[int] = set()
@@ -83,25 +90,68 @@ class DepthAnswers:
         )  # fmt: skip
 
 
-def depth_node_ready(node, answers: DepthAnswers, image_publishers: list) -> bool:
-    """The depth node itself is up: one node both publishes the depth topic and subscribes
-    every image topic, and DDS has matched our ends with it.
+def served_images(node, answers: DepthAnswers, image_publishers: list) -> list:
+    """The image publishers a depth node serves: one node both publishes the depth topic
+    and subscribes the image topic, and DDS has matched our ends with it.
 
     Why not any subscriber: a `ros2 topic hz` or rviz on the image topic would start the
     replay before the node listens, and lockstep would lose the first frame.
     """
     if answers.subscription.get_publisher_count() == 0:
-        return False
+        return []
     nodes = {
         (i.node_namespace, i.node_name)
         for i in node.get_publishers_info_by_topic(answers.subscription.topic_name)
     }
-    for publisher in image_publishers:
-        nodes &= {
+    return [
+        p
+        for p in image_publishers
+        if p.get_subscription_count()
+        and nodes
+        & {
             (i.node_namespace, i.node_name)
-            for i in node.get_subscriptions_info_by_topic(publisher.topic_name)
+            for i in node.get_subscriptions_info_by_topic(p.topic_name)
         }
-    return bool(nodes) and all(p.get_subscription_count() for p in image_publishers)
+    ]
+
+
+class Lockstep:
+    """Each camera frame waits for the node's depth for that camera's previous frame.
+
+    Cameras answered on one depth topic (the single-camera node) wait for each other, as
+    one stream; with a depth topic per camera the cameras are in flight together, so a rig
+    node can batch them. A camera that misses one answer is not waited for again (until it
+    answers), so a dead camera costs one timeout, not one per frame.
+    """
+
+    def __init__(self, executor, answers: dict[str, DepthAnswers], timeout: float):
+        self.executor, self.answers, self.timeout = executor, answers, timeout
+        self.pending: dict[str, int] = {}
+        self.silent: set[str] = set()
+
+    def before_frame(self, topic: str) -> None:
+        stamp = self.pending.get(topic)
+        if stamp is None:
+            return
+        if stamp in self.answers[topic].stamps:
+            self.silent.discard(topic)
+        elif topic not in self.silent and not spin_until(
+            self.executor, lambda: stamp in self.answers[topic].stamps, self.timeout
+        ):
+            LOG.warning(
+                "no depth on %s for the frame stamped %d ns within %.1f s; not waiting for it "
+                "until it answers again",
+                self.answers[topic].subscription.topic_name, stamp, self.timeout,
+            )  # fmt: skip
+            self.silent.add(topic)
+
+    def sent_frame(self, topic: str, stamp: int) -> None:
+        self.pending[topic] = stamp
+
+    def finish(self) -> None:
+        """Wait for the last frame of every stream."""
+        for topic in list(self.pending):
+            self.before_frame(topic)
 
 
 def play_bag(
@@ -119,8 +169,11 @@ def play_bag(
 
     rate: speed factor (1 = recorded speed, 2 = twice as fast); ignored with lockstep.
     remap: bag topic -> published topic. topics: only these bag topics (default all).
+    depth_topic: the node's depth output for lockstep; `{camera}` in it stands for the
+    camera of each image topic (`/CAM_BACK/image_rgb` -> CAM_BACK), for a rig node.
     wait_for_subscribers: seconds to wait first for a subscriber on every image topic (with
-    lockstep: for the depth node itself, see `depth_node_ready`).
+    lockstep: for the depth node itself, see `served_images`; cameras whose depth node is
+    not there by then are published without waiting, none at all is an error).
     """
     if rate is not None and not rate > 0:
         raise UsageError(f"--rate must be positive, got {rate}")
@@ -134,36 +187,59 @@ def play_bag(
                 f"bag {bag} lacks topics {sorted(set(topics) - {c.topic for c in connections})}"
             )
         publishers = _publishers(node, connections, remap, stats)
-        image_ids = {c.id for c in connections if c.msgtype == m.IMAGE and c.id in publishers}
-        answers = DepthAnswers(node, depth_topic) if lockstep else None
-        image_publishers = [publishers[i] for i in image_ids]
+        cameras = {
+            c.id: camera_of_image_topic(c.topic)
+            for c in connections
+            if c.msgtype == m.IMAGE and c.id in publishers
+        }
+        depth_of = {i: depth_topic.replace(CAMERA_FIELD, camera) for i, camera in cameras.items()}
+        answers = {t: DepthAnswers(node, t) for t in set(depth_of.values())} if lockstep else {}
+
+        def served() -> set[int]:
+            """Image connections whose depth node is up (lockstep waits for those only)."""
+            ids = set()
+            for topic, answer in answers.items():
+                group = [i for i in cameras if depth_of[i] == topic]
+                up = served_images(node, answer, [publishers[i] for i in group])
+                ids |= {i for i in group if publishers[i] in up}
+            return ids
 
         def ready() -> bool:
             if lockstep:
-                return depth_node_ready(node, answers, image_publishers)
-            return all(p.get_subscription_count() for p in image_publishers)
+                return served() == set(cameras)
+            return all(publishers[i].get_subscription_count() for i in cameras)
 
+        paced = set(cameras)
         if not spin_until(executor, ready, wait_for_subscribers):
-            if lockstep:  # every frame would wait lockstep_timeout for nothing
-                raise JobError(
-                    f"no depth node publishing {depth_topic} and subscribing the images after "
-                    f"{wait_for_subscribers:.0f} s (--wait-for-subscribers)",
-                    hint="start lircdepth_node first, or check --depth-topic and the remaps",
+            if lockstep:
+                paced = served()
+                if not paced:  # every frame would wait for nothing
+                    raise JobError(
+                        f"no depth node publishing {' or '.join(sorted(answers))} and subscribing "
+                        f"the images after {wait_for_subscribers:.0f} s (--wait-for-subscribers)",
+                        hint="start lircdepth_node first, or check --depth-topic and the remaps",
+                    )
+                LOG.warning(
+                    "no depth node serves %s; publishing those images without waiting",
+                    ", ".join(sorted(cameras[i] for i in set(cameras) - paced)),
                 )
-            LOG.warning(
-                "no subscriber on some image topics after %.1f s; publishing anyway",
-                wait_for_subscribers,
-            )
-        pending: int | None = None
+            else:
+                LOG.warning(
+                    "no subscriber on some image topics after %.1f s; publishing anyway",
+                    wait_for_subscribers,
+                )
+        step = Lockstep(executor, answers, lockstep_timeout)
+        sent: dict[int, set[int]] = {i: set() for i in cameras}
         start_wall = time.monotonic()
         first_stamp: int | None = None
         for connection, timestamp, raw in reader.messages(connections=connections):
             if connection.id not in publishers:
                 continue
             first_stamp = timestamp if first_stamp is None else first_stamp
-            is_frame = connection.id in image_ids
-            if lockstep and is_frame and pending is not None:
-                stats.frames_answered += _await_answer(executor, answers, pending, lockstep_timeout)
+            is_frame = connection.id in cameras
+            waits = lockstep and connection.id in paced
+            if waits:
+                step.before_frame(depth_of[connection.id])
             elif not lockstep:
                 target = start_wall + (timestamp - first_stamp) / 1e9 / rate
                 spin_until(
@@ -175,22 +251,23 @@ def play_bag(
             stats.messages += 1
             stats.bag_seconds = (timestamp - first_stamp) / 1e9
             if is_frame:
+                camera = cameras[connection.id]
                 stats.frames += 1
-                pending = m.stamp_to_nanoseconds(
-                    m.deserialize(raw, connection.msgtype).header.stamp
-                )
-        if lockstep and pending is not None:
-            stats.frames_answered += _await_answer(executor, answers, pending, lockstep_timeout)
+                stats.frames_per_camera[camera] = stats.frames_per_camera.get(camera, 0) + 1
+            if lockstep and is_frame:
+                stamp = m.stamp_to_nanoseconds(m.deserialize(raw, connection.msgtype).header.stamp)
+                sent[connection.id].add(stamp)
+                if waits:
+                    step.sent_frame(depth_of[connection.id], stamp)
+        if lockstep:
+            step.finish()
+            for i, stamps in sent.items():
+                answered = len(stamps & answers[depth_of[i]].stamps)
+                stats.answered_per_camera[cameras[i]] = answered
+                stats.frames_answered += answered
+                if not answered:
+                    stats.cameras_silent.append(cameras[i])
         stats.wall_seconds = time.monotonic() - start_wall
         for publisher in publishers.values():  # reliable delivery finishes before shutdown
             publisher.wait_for_all_acked(Duration(seconds=ACK_TIMEOUT))
     return stats
-
-
-def _await_answer(executor, answers: DepthAnswers, stamp: int, timeout: float) -> bool:
-    if spin_until(executor, lambda: stamp in answers.stamps, timeout):
-        return True
-    LOG.warning(
-        "no depth output for the frame stamped %d ns within %.1f s; going on", stamp, timeout
-    )
-    return False

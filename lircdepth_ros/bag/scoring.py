@@ -121,7 +121,7 @@ class RigScorer:
     ):
         if not cameras or len(set(cameras)) != len(cameras):
             raise ValueError(f"cameras must be distinct names, at least one, got {list(cameras)}")
-        recording = BagRecording(bag, cameras, lidar)
+        self.recording = recording = BagRecording(bag, cameras, lidar)
         self.bag = recording.bag
         self.caps = tuple(caps)
         self.scorers = {

@@ -71,7 +71,7 @@ def test_lockstep_waits_for_every_depth_answer(
     ready = tmp_path / "responder.ready"
     delay = 0.2
     start_process(
-        [str(HELPERS / "depth_responder.py"), "image", "depth", str(delay), str(ready)], ros_env
+        [str(HELPERS / "depth_responder.py"), str(delay), str(ready), "image=depth"], ros_env
     )
     wait_for_file(ready)
     stats = play_bag(
