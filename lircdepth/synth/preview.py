@@ -81,10 +81,14 @@ def _camera_panel(
     return image, f"lidar {len(lidar_depth)} pts, radar {radar_count} pts"
 
 
-def _keyframe_data(nusc: NuScenes, sample_index: int) -> dict:
+def _keyframe(
+    dataroot: Path | str, version: str, sample_index: int, nusc: NuScenes | None
+) -> tuple[NuScenes, dict]:
+    """The loaded tables (`nusc` when given) and the keyframe's channel -> token map."""
+    nusc = nusc or NuScenes(version=version, dataroot=str(dataroot), verbose=False)
     if not 0 <= sample_index < len(nusc.sample):
         raise IndexError(f"sample_index {sample_index} out of range: {len(nusc.sample)} samples")
-    return nusc.sample[sample_index]["data"]
+    return nusc, nusc.sample[sample_index]["data"]
 
 
 def _write_png(out_png: Path | str, picture: np.ndarray) -> Path:
@@ -107,8 +111,7 @@ def render_preview(
 
     Pass an already loaded `nusc` to skip reloading the tables.
     """
-    nusc = nusc or NuScenes(version=version, dataroot=str(dataroot), verbose=False)
-    data = _keyframe_data(nusc, sample_index)
+    nusc, data = _keyframe(dataroot, version, sample_index, nusc)
     image, text = _camera_panel(nusc, NuScenesExplorer(nusc), data, "CAM_FRONT", ["RADAR_FRONT"])
     _label(image, text)
     panels = [image]
@@ -137,8 +140,7 @@ def render_rig_preview(
 ) -> Path:
     """Write a 2 x 3 PNG of the six cameras of a full-rig keyframe, each with the lidar
     and every radar projected into it by the devkit."""
-    nusc = nusc or NuScenes(version=version, dataroot=str(dataroot), verbose=False)
-    data = _keyframe_data(nusc, sample_index)
+    nusc, data = _keyframe(dataroot, version, sample_index, nusc)
     radars = sorted(channel for channel in data if channel.startswith("RADAR_"))
     explorer = NuScenesExplorer(nusc)
     rows = []
