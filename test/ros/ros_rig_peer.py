@@ -4,7 +4,7 @@
 
 The rig is built from the synthetic world's CAM_FRONT frame: six cameras with CAM_FRONT's
 mounting turned about base_link's z axis (0, +-60, +-120, 180 degrees), all showing the same
-image (at half size), and two radars: RADAR_FRONT as recorded and RADAR_BACK, its mounting
+image (at a quarter of its size: six forwards on a shared CPU), and two radars: RADAR_FRONT as recorded and RADAR_BACK, its mounting
 turned by 180 degrees, sending the same sweep. So RADAR_BACK must land in CAM_BACK exactly
 where RADAR_FRONT lands in CAM_FRONT, and never in CAM_FRONT.
 
@@ -48,6 +48,7 @@ IMAGE_TOPIC = "/{camera}/image_rgb"  # the node runs with topics.image:=/{camera
 MATCH_TIMEOUT = 60.0
 ANSWER_TIMEOUT = 60.0
 DIAGNOSTICS_TIMEOUT = 20.0
+SCALE = 0.25
 
 
 def _stamp(msg, seconds: float):
@@ -74,13 +75,15 @@ def _turned(transform, child: str, yaw_degrees: float):
     return out
 
 
-def _half_size(image: Image, info: CameraInfo) -> tuple[Image, CameraInfo]:
+def _scaled(image: Image, info: CameraInfo) -> tuple[Image, CameraInfo]:
+    """The image SCALE times its size, and its CameraInfo with K to match."""
     rgb = image_to_numpy(image)
-    small = cv2.resize(rgb, (rgb.shape[1] // 2, rgb.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    size = (round(rgb.shape[1] * SCALE), round(rgb.shape[0] * SCALE))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     info = copy.deepcopy(info)
     info.width, info.height = small.shape[1], small.shape[0]
     k = np.asarray(info.k, dtype=np.float64).reshape(3, 3)
-    k[:2] *= 0.5
+    k[:2] *= SCALE
     info.k = k.ravel()
     info.p = np.column_stack([k, np.zeros(3)]).ravel()
     return numpy_to_image(small, "rgb8", image.header), info
@@ -89,7 +92,7 @@ def _half_size(image: Image, info: CameraInfo) -> tuple[Image, CameraInfo]:
 class RigPeer:
     def __init__(self, dataroot: str) -> None:
         frames, transforms = load_frames(dataroot, limit=1)
-        self.image, self.info = _half_size(frames[0].image, frames[0].camera_info)
+        self.image, self.info = _scaled(frames[0].image, frames[0].camera_info)
         self.cloud = frames[0].radar
         by_child = {t.child_frame_id: t for t in transforms}
         self.transforms = [_turned(by_child[CAMERA], c, yaw) for c, yaw in CAMERA_YAW.items()]
