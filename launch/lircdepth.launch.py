@@ -2,6 +2,11 @@
 
     ros2 launch lircdepth_ros lircdepth.launch.py checkpoint:=/path/student.pt \
         image:=/cam_front/image_raw camera_info:=/cam_front/camera_info radar:=/radar_front
+    ros2 launch lircdepth_ros lircdepth.launch.py checkpoint:=/path/student.pt rig:=nuscenes
+
+`rig:=nuscenes` adds config/rig_nuscenes.yaml after the params file: six cameras and five
+radars on the topics of `lircdepth bag convert` (the image/camera_info/radar/depth
+arguments then do not apply; see docs/ros.md, "Surround view").
 
 The profile is given to the node's process only (additional_env), so a launch file that
 includes this one does not pass it on to the processes it starts afterwards.
@@ -32,6 +37,7 @@ def generate_launch_description() -> LaunchDescription:
         "checkpoint": ("", "path of the LiRCDepth checkpoint (.pt); empty = params_file's"),
         "device": ("", "auto, cpu, cuda or cuda:N; empty = params_file's"),
         "params_file": (str(share / "config" / "lircdepth.yaml"), "node parameters YAML"),
+        "rig": ("", "empty: the params file's cameras; nuscenes: add config/rig_nuscenes.yaml"),
         "use_sim_time": ("false", "use /clock (bag replay with --clock)"),
         "fastdds_profile": (
             str(share / "config" / "fastdds_shm.xml"),
@@ -61,12 +67,16 @@ def _node(context) -> list[Node]:
         if (value := LaunchConfiguration(name).perform(context))
     }
     overrides["use_sim_time"] = ParameterValue(config["use_sim_time"], value_type=bool)
+    rig = LaunchConfiguration("rig").perform(context)
+    rig_files = [_share_dir() / "config" / f"rig_{rig}.yaml"] if rig else []
+    if rig_files and not rig_files[0].is_file():
+        raise RuntimeError(f"launch argument rig:={rig}: no such rig file {rig_files[0]}")
     node = Node(
         package="lircdepth_ros",
         executable="lircdepth_node",
         name="lircdepth_node",
         output="screen",
-        parameters=[config["params_file"], overrides],
+        parameters=[config["params_file"], *map(str, rig_files), overrides],
         additional_env={"FASTDDS_DEFAULT_PROFILES_FILE": config["fastdds_profile"]},
         remappings=[
             ("image", config["image"]),

@@ -222,3 +222,28 @@ def test_each_radar_reaches_the_camera_it_sees(rig_results):
     # the same image and, turned round, the same radar: the same depth
     depth = rig_results["depth"]
     np.testing.assert_allclose(depth["CAM_BACK"], depth["CAM_FRONT"], rtol=1e-5, atol=1e-4)
+
+
+def test_shipped_nuscenes_rig_file_gives_the_bag_topics(student_checkpoint):
+    import yaml
+
+    from lircdepth.resources import shipped_file
+    from lircdepth_ros.params import PARAMETERS, config_from_values
+
+    def flat(tree: dict, prefix: str = "") -> dict:
+        out = {}
+        for key, value in tree.items():
+            name = f"{prefix}{key}"
+            out.update(flat(value, f"{name}.") if isinstance(value, dict) else {name: value})
+        return out
+
+    rig = yaml.safe_load(shipped_file("config/rig_nuscenes.yaml").read_text())
+    overrides = flat(rig["/**"]["ros__parameters"])
+    assert set(overrides) <= set(PARAMETERS)
+    values = {name: default for name, (default, _, _) in PARAMETERS.items()}
+    config = config_from_values({**values, **overrides, "checkpoint": str(student_checkpoint)})
+    layout = rig_layout(config.cameras, config.radars, config.topics)
+    assert len(layout.cameras) == 6 and len(layout.radars) == 5
+    assert layout.cameras[0].image == "/CAM_FRONT/image_rgb"
+    assert layout.cameras[3].depth == "/CAM_BACK/depth"
+    assert layout.radars[1].topic == "/RADAR_FRONT_LEFT"
