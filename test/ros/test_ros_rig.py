@@ -11,18 +11,12 @@ import time
 import numpy as np
 import pytest
 
+from lircdepth.synth.config import FULL_CAMERAS, FULL_RADARS
 from lircdepth_ros.batching import Job, PendingFrames
 from lircdepth_ros.rig import RigError, RigTopics, rig_layout
 from lircdepth_ros.sync import RigSync
 
-CAMERAS = [
-    "CAM_FRONT",
-    "CAM_FRONT_LEFT",
-    "CAM_FRONT_RIGHT",
-    "CAM_BACK",
-    "CAM_BACK_LEFT",
-    "CAM_BACK_RIGHT",
-]
+CAMERAS = list(FULL_CAMERAS)
 RADARS = ["RADAR_FRONT", "RADAR_BACK"]
 FRAMES = 2
 
@@ -243,7 +237,7 @@ def test_shipped_nuscenes_rig_file_gives_the_bag_topics(student_checkpoint):
     values = {name: default for name, (default, _, _) in PARAMETERS.items()}
     config = config_from_values({**values, **overrides, "checkpoint": str(student_checkpoint)})
     layout = rig_layout(config.cameras, config.radars, config.topics)
-    assert len(layout.cameras) == 6 and len(layout.radars) == 5
+    assert (config.cameras, config.radars) == (FULL_CAMERAS, FULL_RADARS)
     assert layout.cameras[0].image == "/CAM_FRONT/image_rgb"
     assert layout.cameras[3].depth == "/CAM_BACK/depth"
     assert layout.radars[1].topic == "/RADAR_FRONT_LEFT"
