@@ -241,3 +241,24 @@ def test_shipped_nuscenes_rig_file_gives_the_bag_topics(student_checkpoint):
     assert layout.cameras[0].image == "/CAM_FRONT/image_rgb"
     assert layout.cameras[3].depth == "/CAM_BACK/depth"
     assert layout.radars[1].topic == "/RADAR_FRONT_LEFT"
+
+
+def test_message_filters_pairing_gives_one_sweep_of_every_radar():
+    pytest.importorskip("message_filters")
+    from sensor_msgs.msg import Image, PointCloud2
+
+    from lircdepth_ros.mf_sync import MessageFiltersPairing
+
+    def stamped(msg, seconds: float):
+        msg.header.stamp.sec, msg.header.stamp.nanosec = int(seconds), int(seconds % 1 * 1e9)
+        return msg
+
+    got = []
+    pairing = MessageFiltersPairing(0.05, 10, got.extend, radars=("front", "back"))
+    image = stamped(Image(), 10.0)
+    front, back = stamped(PointCloud2(), 10.01), stamped(PointCloud2(), 9.99)
+    pairing.add("front", front)
+    pairing.add("image", image)
+    assert got == []  # "back" has sent nothing yet
+    pairing.add("back", back)
+    assert got == [(image, {"front": front, "back": back})]
