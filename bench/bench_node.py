@@ -112,6 +112,7 @@ class Streamer:
             image.header.frame_id = name or image.header.frame_id
         self.latencies: list[float] = []
         self.stages: dict[str, list[float]] = defaultdict(list)
+        self.counts: dict[str, float] = {}  # the node's latest batches, batched_frames
         for name in cameras:
             self.node.create_subscription(Image, f"{prefix[name]}depth", self._on_depth, 10)
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
@@ -128,6 +129,8 @@ class Streamer:
             for kv in status.values:
                 if kv.key.startswith("latency_ms.") and kv.key.endswith(".mean"):
                     self.stages[kv.key[len("latency_ms.") : -len(".mean")]].append(float(kv.value))
+                elif kv.key in ("batches", "batched_frames"):
+                    self.counts[kv.key] = float(kv.value)
 
     def wait_for_node(self) -> None:
         end = time.monotonic() + 120
@@ -158,11 +161,13 @@ class Streamer:
         self._stream(WARM_UP_SECONDS)
         self.latencies.clear()
         self.stages.clear()
+        counts_before = dict(self.counts)
         images = self._stream(seconds)
         settle = time.monotonic() + 2.0
         while time.monotonic() < settle:
             self.rclpy.spin_once(self.node, timeout_sec=0.05)
         received = len(self.latencies)
+        turns = self.counts.get("batches", 0) - counts_before.get("batches", 0)
         row = {
             "images sent": images,
             "depth received": received,
@@ -174,6 +179,11 @@ class Streamer:
             row["e2e ms (p90)"] = 1000 * sorted(self.latencies)[int(0.9 * (received - 1))]
         for stage, values in self.stages.items():
             row[f"{stage} ms"] = statistics.median(values)
+        if turns:  # a rig: how many cameras each worker turn served
+            frames = self.counts["batched_frames"] - counts_before.get("batched_frames", 0)
+            row["cameras per turn"] = frames / turns
+            if "model ms" in row:
+                row["model ms per camera"] = row["model ms"] / row["cameras per turn"]
         return row
 
     def _stream(self, seconds: float) -> int:

@@ -423,3 +423,30 @@ def test_project_and_sensor_msgs_py_clouds_give_the_same_arrays():
     assert [(f.name, f.offset, f.datatype) for f in mine.fields] == [
         (f.name, f.offset, f.datatype) for f in built.fields
     ]
+
+
+# --- surround view: the shipped nuScenes rig through the launch file -------------------------
+
+
+@pytest.mark.slow
+def test_launch_rig_nuscenes_serves_six_cameras_and_five_radars(
+    student_checkpoint, ros_tools, tmp_path
+):
+    env = tools_env(ros_tools)
+    log = tmp_path / "launch.log"
+    process = spawn(
+        [ROS2, "launch", "lircdepth_ros", "lircdepth.launch.py", f"checkpoint:={student_checkpoint}",
+         "device:=cpu", "rig:=nuscenes"],
+        env,
+        log,
+    )  # fmt: skip
+    try:
+        ready = wait_for_text(log, "ready:", process, READY_TIMEOUT)
+        assert "inputs 6 cameras (/CAM_FRONT/image_rgb, /CAM_FRONT_LEFT/image_rgb" in ready, ready
+        assert "radars /RADAR_FRONT, /RADAR_FRONT_LEFT, /RADAR_FRONT_RIGHT" in ready, ready
+        wanted, deadline = {"/CAM_BACK/depth", "/CAM_BACK/depth/camera_info"}, time.monotonic() + 30
+        while not wanted <= (topics := set(ros2(env, "topic", "list").stdout.split())):
+            assert time.monotonic() < deadline, topics  # discovery has had its time
+            time.sleep(1)
+    finally:
+        assert interrupt(process) == 0, log.read_text()
