@@ -101,6 +101,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", default="v1.0-mini", help="nuScenes version of --dataroot")
     parser.add_argument("--checkpoint", type=Path, help="trained student for --dataroot")
     parser.add_argument("--skip-ros", action="store_true", help="stop after the offline steps")
+    parser.add_argument(
+        "--rig",
+        choices=["front", "full"],
+        default="front",
+        help="front: CAM_FRONT + RADAR_FRONT as published (default); full: six cameras and "
+        "five radars, one node, per-camera scores and a surround picture (OUT/rig_full)",
+    )
 
 
 def world_config(args: argparse.Namespace):
@@ -235,10 +242,22 @@ def sample_panel(checkpoint: Path, prepared: Path, out: Path) -> Path:
 
 
 class RosReplay:
-    """Node + online evaluator + player, each its own process, on one ROS domain."""
+    """Node + online evaluator + player, each its own process, on one ROS domain.
 
-    def __init__(self, out: Path, checkpoint: Path) -> None:
+    The extra arguments (node `-p` parameters, `bag evaluate` and `bag play` flags) are
+    how `lircdepth.demo_rig` runs the six-camera node; `play_args` replaces `--to-node`.
+    """
+
+    def __init__(
+        self,
+        out: Path,
+        checkpoint: Path,
+        node_params: tuple[str, ...] = (),
+        evaluate_args: tuple[str, ...] = (),
+        play_args: tuple[str, ...] = ("--to-node",),
+    ) -> None:
         self.out, self.checkpoint = out, checkpoint
+        self.node_params, self.evaluate_args, self.play_args = node_params, evaluate_args, play_args
         self.env = dict(
             os.environ,
             ROS_DOMAIN_ID=str(os.environ.get("ROS_DOMAIN_ID", "42")),
@@ -268,6 +287,7 @@ class RosReplay:
                 f"checkpoint:={self.checkpoint}",
                 "-p",
                 "frames.fixed:=map",
+                *[arg for param in self.node_params for arg in ("-p", param)],
             ],
         )
         evaluator = self._spawn(
@@ -288,6 +308,7 @@ class RosReplay:
                 str(online_json.with_suffix(".md")),
                 "--idle-timeout",
                 "20",
+                *self.evaluate_args,
             ],
         )
         try:
@@ -310,7 +331,7 @@ class RosReplay:
                     "play",
                     str(bag),
                     "--lockstep",
-                    "--to-node",
+                    *self.play_args,
                 ],
             )
             if player.wait() != 0:
@@ -451,6 +472,10 @@ def results_table(offline: dict[str, dict], online: dict[str, dict] | None = Non
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.rig == "full":
+        from lircdepth.demo_rig import run_rig
+
+        return run_rig(args)
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     clock = StageClock()

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from lircdepth.atomic import write_atomic
-from lircdepth.geometry import transform_points
+from lircdepth.geometry import backproject_depth, transform_points
 from lircdepth.training.visualize import colorize
 
 BACKGROUND = (24, 24, 28)
@@ -84,25 +84,18 @@ class BirdsEye:
         )
 
 
-def backproject_depth(
+def depth_points(
     depth: np.ndarray, camera_matrix: np.ndarray, stride: int = 4, max_depth: float | None = None
 ) -> np.ndarray:
-    """N x 3 camera-frame points of every `stride`-th pixel with a depth in (0, max_depth).
-
-    Pixel (u, v) is the point whose projection rounds to it, so a depth map made by
-    `geometry.rasterize_depth` comes back where its points were (up to the pixel size).
-    """
-    depth = np.asarray(depth, dtype=np.float64)
-    rows, cols = np.mgrid[0 : depth.shape[0] : stride, 0 : depth.shape[1] : stride]
-    z = depth[rows, cols]
+    """N x 3 camera-frame points of every `stride`-th pixel with a depth in (0, max_depth)
+    (`geometry.backproject_depth`: pixel (u, v) is the point whose projection rounds to it)."""
+    points = backproject_depth(np.asarray(depth, dtype=np.float32), camera_matrix)
+    points = points[::stride, ::stride].reshape(-1, 3).astype(np.float64)
+    z = points[:, 2]
     keep = np.isfinite(z) & (z > 0)
     if max_depth is not None:
         keep &= z < max_depth
-    u, v, z = cols[keep].astype(np.float64), rows[keep].astype(np.float64), z[keep]
-    k = np.asarray(camera_matrix, dtype=np.float64)
-    x = (u - k[0, 2] - k[0, 1] * (v - k[1, 2]) / k[1, 1]) * z / k[0, 0]
-    y = (v - k[1, 2]) * z / k[1, 1]
-    return np.stack([x, y, z], axis=1)
+    return points[keep]
 
 
 def camera_azimuth(T_ego_from_camera: np.ndarray) -> float:
@@ -202,7 +195,7 @@ def birds_eye_view(
     _scatter(canvas, bev, lidar_ego, LIDAR_COLOUR)
     for index, camera in enumerate(cameras):
         if camera.depth is not None:
-            points = backproject_depth(camera.depth, camera.camera_matrix, stride, max_depth)
+            points = depth_points(camera.depth, camera.camera_matrix, stride, max_depth)
             _scatter(
                 canvas, bev, transform_points(camera.T_ego_from_camera, points), _colour(index)
             )

@@ -20,9 +20,9 @@ from lircdepth.surround_view import (
     BirdsEye,
     CameraDepth,
     arrange,
-    backproject_depth,
     birds_eye_view,
     camera_azimuth,
+    depth_points,
     render_surround,
     save_surround,
 )
@@ -80,7 +80,7 @@ def test_depth_back_projects_to_the_ego_point_it_came_from(name):
     point = np.asarray(RIG[name][1]) + 14.0 * ahead + np.array([0.0, 0.0, -0.8])
     depth = depth_of(point[None], T)
     assert (depth > 0).sum() == 1
-    back = transform_points(T, backproject_depth(depth, K, stride=1))
+    back = transform_points(T, depth_points(depth, K, stride=1))
     # Within one pixel's footprint at 14 m (pixel centre vs the true point).
     np.testing.assert_allclose(back[0], point, atol=14.0 / K[0, 0])
 

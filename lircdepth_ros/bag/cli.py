@@ -100,9 +100,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--cameras",
         "--camera",
         nargs="+",
-        default=["CAM_FRONT"],
         help="camera channels the depth belongs to; several: scored per camera and as a rig "
-        "(default CAM_FRONT)",
+        "(default, or 'all': every camera the bag records)",
     )
     evaluate.add_argument(
         "--frames", choices=["keyframes", "all"], default="keyframes", help="frames to score"

@@ -22,6 +22,7 @@ from lircdepth.atomic import write_text_atomic
 from lircdepth.errors import JobError
 from lircdepth.metrics import DEFAULT_CAPS, format_markdown, write_json
 from lircdepth_ros.bag import messages as m
+from lircdepth_ros.bag.ground_truth import bag_cameras
 from lircdepth_ros.bag.ros_runtime import message_class, reliable_qos, ros_node, spin_until
 from lircdepth_ros.bag.scoring import FrameScorer, RigScorer, rig_markdown
 from lircdepth_ros.bag.topics import depth_topics
@@ -84,7 +85,7 @@ def wait_for_publishers(executor, listeners: dict[str, DepthListener], timeout: 
 def evaluate_bag(
     bag: str | Path,
     depth_topic: str | None = None,
-    cameras: Sequence[str] = ("CAM_FRONT",),
+    cameras: Sequence[str] | None = None,
     frames: str = "keyframes",
     caps: Sequence[float] = DEFAULT_CAPS,
     timeout: float = 600.0,
@@ -100,6 +101,7 @@ def evaluate_bag(
     """Listen to each camera's depth topic and score what arrives; returns (and optionally
     writes) the results.
 
+    cameras: the cameras to score (None or ["all"]: every camera the bag records).
     depth_topic: the topic, or with several cameras a template with `{camera}` (default
     `depth` for one camera, `{camera}/depth` for several, as the node names them). One
     camera gives the single-camera results; several give `RigScorer.results` (per camera
@@ -111,7 +113,9 @@ def evaluate_bag(
     Raises JobError, and writes nothing, when no node publishes any depth topic within
     `node_timeout` seconds or when no frame could be scored.
     """
-    cameras = list(cameras)
+    cameras = bag_cameras(bag) if cameras in (None, ["all"], ("all",)) else list(cameras)
+    if not cameras:
+        raise JobError(f"bag {bag} records no camera")
     topics = depth_topics(depth_topic, cameras)
     scorer = RigScorer(bag, cameras, frames, caps)
     keep = {}

@@ -22,12 +22,14 @@ from lircdepth.errors import MissingPathError
 from lircdepth.geometry import invert_transform, transform_points
 from lircdepth_ros.bag import messages as m
 from lircdepth_ros.bag.convert import (
+    CAMERAS_KEY,
     KEYFRAMES_KEY,
     LIDAR_CHANNEL,
     camera_info_topic,
     point_cloud_topic,
 )
 from lircdepth_ros.bag.lidar_projection import lidar_depth_map
+from lircdepth_ros.bag.topics import camera_of_image_topic
 
 FRAME_SELECTIONS = ("keyframes", "all")
 POSE_TOLERANCE_NS = 1_000_000  # an ego pose within 1 ms of a stamp counts as taken at it
@@ -162,6 +164,19 @@ class BagRecording:
     def map_from_sensor(self, frame: str, stamp_ns: int) -> np.ndarray:
         """T_map_from_<frame> at a stamp: ego pose then mount, composed as prepare does."""
         return self.pose(stamp_ns) @ self.mount(frame)
+
+
+def bag_cameras(bag: str | Path) -> list[str]:
+    """The cameras a bag records: the converter's list (`lircdepth.cameras`), else the
+    cameras of its image topics."""
+    bag = Path(bag)
+    custom = bag_custom_data(bag) if (bag / "metadata.yaml").is_file() else {}
+    if CAMERAS_KEY in custom:
+        return list(json.loads(custom[CAMERAS_KEY]))
+    with open_bag(bag) as reader:
+        return sorted(
+            {camera_of_image_topic(c.topic) for c in reader.connections if c.msgtype == m.IMAGE}
+        )
 
 
 def keyframe_table(bag: Path) -> list[dict] | None:
