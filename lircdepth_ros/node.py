@@ -3,7 +3,8 @@
 Callbacks only queue messages and pair them (approximate time: the project's sync, or
 message_filters' with `sync.method: message_filters`); one worker thread runs the model
 on the newest pair, dropping (and counting) older ones, so a slow model never backs up
-the executor. Malformed input is logged (throttled), counted and skipped. Timers run on
+the executor. With `cameras` (a surround rig) every camera pairs with every radar on its
+own, and the worker runs the newest pair of each ready camera in one batched forward. Malformed input is logged (throttled), counted and skipped. Timers run on
 a steady clock, so diagnostics go on with use_sim_time and no /clock.
 
 Start without `launch`:  lircdepth_node --config config/lircdepth.yaml -p checkpoint:=student.pt
