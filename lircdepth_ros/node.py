@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import rclpy
@@ -39,14 +39,7 @@ from lircdepth_ros.batching import Job, PendingFrames
 from lircdepth_ros.calibration import RadarToCamera
 from lircdepth_ros.camera import CameraStream
 from lircdepth_ros.conversions import MessageError, camera_matrix_from_info, check_colour_image
-from lircdepth_ros.diagnostics import (
-    KindThrottle,
-    NodeStats,
-    diagnostic_array,
-    diagnostic_status,
-    summary_line,
-    summed_counts,
-)
+from lircdepth_ros.diagnostics import KindThrottle, NodeStats, diagnostic_array, summary_line
 from lircdepth_ros.frame import FrameInputs, frame_inputs
 from lircdepth_ros.mf_sync import MessageFiltersPairing
 from lircdepth_ros.params import (
@@ -60,6 +53,7 @@ from lircdepth_ros.params import (
 )
 from lircdepth_ros.radar import check_radar_cloud
 from lircdepth_ros.rig import rig_layout
+from lircdepth_ros.status_report import TRANSPORT_HINT, StatusReport
 from lircdepth_ros.sync import RigSync
 from lircdepth_ros.tf_buffer import (
     Tf2RosTransforms,
@@ -80,10 +74,6 @@ MIN_EXPIRE_PERIOD = 0.01
 CAMERA_INFO_WAIT_SECONDS = 1.0
 # Estimator timings -> the node's stage names.
 MODEL_STAGES = (("rasterise", "preprocess"), ("model", "model"), ("postprocess", "postprocess"))
-TRANSPORT_HINT = (
-    "camera-size images need the Fast DDS shared-memory profile "
-    "FASTDDS_DEFAULT_PROFILES_FILE=config/fastdds_shm.xml"
-)
 
 
 class StartupError(RuntimeError):
@@ -122,7 +112,6 @@ class DepthNode(Node):
         }
         self._frames = PendingFrames(len(self.layout.cameras))
         self._running = True
-        self._started = time.monotonic()
         self._periods = 0
 
         transforms = (
@@ -150,6 +139,18 @@ class DepthNode(Node):
         except InvalidTopicNameException as error:
             raise StartupError(f"parameters 'topics.*' give an invalid topic: {error}") from error
         self.pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._status_report = StatusReport(
+            self.get_name(),
+            self.layout,
+            self.stats,
+            self.cameras,
+            self.resolve_topic_name,
+            {
+                "backend": self.estimator.backend_name,
+                "backend_reason": self.estimator.backend_reason,
+                "device": str(self.estimator.device),
+            },
+        )
         # Steady, not ROS time: with use_sim_time and no /clock a ROS-time timer never fires.
         self._steady = Clock(clock_type=ClockType.STEADY_TIME)
         self._timers_running: list = []
@@ -530,87 +531,18 @@ class DepthNode(Node):
 
     # --- diagnostics -------------------------------------------------------------------------
 
-    def _silent(self, stats: NodeStats, topics: dict[str, str]) -> list[str]:
-        """Warnings for input streams (stream -> topic) silent for diagnostics.no_input_warning."""
-        timeout = self.config.no_input_warning
-        return [
-            f"no {stream} received for {timeout:g} s on {self.resolve_topic_name(topics[stream])} "
-            f"(check the topic and the QoS; {TRANSPORT_HINT})"
-            for stream in stats.silent_streams(tuple(topics), timeout, self._started)
-        ]
-
-    def _camera_values(self, camera: CameraStream) -> dict[str, float]:
-        # The main counts are always there, so a monitor sees zeros before any input.
-        values = {"pairs": 0.0, "published": 0.0, **camera.stats.snapshot()}
-        if isinstance(camera.pairing, RigSync):  # message_filters does not count its drops
-            counters = asdict(camera.pairing.counters)
-            values["dropped.unmatched_beyond_slop"] = counters["images_unmatched"]
-            values["dropped.queue_overflow"] = counters["queue_overflow"]
-            values["bad.stamps_backwards"] = counters["stamps_backwards"]
-            values["time_resets"] = counters["time_resets"]
-        return values
-
     def _report(self) -> None:
-        radar_topics = {radar.stream: radar.topic for radar in self.layout.radars}
-        engine = {
-            "backend": self.estimator.backend_name,
-            "backend_reason": self.estimator.backend_reason,
-            "device": str(self.estimator.device),
-        }
-        name = f"{self.get_name()}: depth"
-        if not self.layout.is_rig:
-            values = self._camera_values(self.cameras[0])
-            warnings = self._silent(self.stats, {"image": "image", **radar_topics})
-            statuses = [diagnostic_status(name, "lircdepth", values, warnings, info=engine)]
-            logged = warnings
-        else:
-            statuses, logged, per_camera, failing = [], [], [], []
-            for camera in self.cameras:
-                camera_values = self._camera_values(camera)
-                camera_warnings = self._camera_warnings(camera)
-                per_camera.append(camera_values)
-                if camera_warnings:
-                    failing.append(camera.name)
-                    logged.extend(f"{camera.name}: {text}" for text in camera_warnings)
-                statuses.append(
-                    diagnostic_status(
-                        f"{self.get_name()}: {camera.name}",
-                        camera.name,
-                        camera_values,
-                        camera_warnings,
-                        info={"camera": camera.name},
-                    )
-                )
-            values = {
-                "cameras": float(len(self.cameras)),
-                "cameras.warn": float(len(failing)),
-                **summed_counts(per_camera),
-                **self.stats.snapshot(),
-            }
-            warnings = self._silent(self.stats, radar_topics)
-            logged = warnings + logged
-            if failing:
-                warnings.append(f"cameras with problems: {', '.join(failing)}")
-            statuses.insert(0, diagnostic_status(name, "lircdepth", values, warnings, info=engine))
-        if logged:
+        report = self._status_report.build(self.config.no_input_warning)
+        if report.warnings:
             self.get_logger().warning(
-                "; ".join(logged),
+                "; ".join(report.warnings),
                 throttle_duration_sec=max(LOG_THROTTLE_SECONDS, self.config.no_input_warning),
             )
-        self.pub_diagnostics.publish(diagnostic_array(statuses, self.get_clock().now().to_msg()))
+        stamp = self.get_clock().now().to_msg()
+        self.pub_diagnostics.publish(diagnostic_array(report.statuses, stamp))
         self._periods += 1
         if self._periods % LOG_EVERY_PERIODS == 0:
-            self.get_logger().info(summary_line(values))
-
-    def _camera_warnings(self, camera: CameraStream) -> list[str]:
-        warnings = self._silent(camera.stats, {"image": camera.topics.image})
-        if camera.camera_info is None and camera.last_image is not None:
-            warnings.append(
-                f"no valid CameraInfo on {self.resolve_topic_name(camera.topics.camera_info)}"
-            )
-        if camera.failing:
-            warnings.append(camera.failing)
-        return warnings
+            self.get_logger().info(summary_line(report.values))
 
     def stop(self) -> None:
         self._running = False
