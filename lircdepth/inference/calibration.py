@@ -14,7 +14,9 @@ import torch
 
 from lircdepth.inference import preprocess
 
-DEFAULT_FRAMES = 16
+# 16 frames moved the int8 MAE by +0.2 % (per-pixel p99 8.9 m), 64 by -1.4 % (p99 7.8 m),
+# 160 by -0.4 % (p99 7.8 m): 64 is where more frames stop helping.
+DEFAULT_FRAMES = 64
 DEFAULT_SPLIT = "train"
 
 

@@ -14,6 +14,16 @@ Precisions:
   inputs from a prepared dataset (see `lircdepth.inference.calibration`). The
   quantised model is stored in the cache, keyed by the model and the calibration
   inputs, so it is made once.
+
+The int8 recipe (`quantise`) was chosen by measuring a trained student (160 steps, MAE
+3.79 m at 80 m) on the 40 synthetic test images, quantising one part of the network at a
+time: only two parts move the MAE, both kept in float here (see FLOAT_SCOPES), and
+activation ranges from the plain min/max over the calibration frames (MINMAX) give
+smaller per-pixel changes than NNCF's default mean of per-frame ranges. Measured MAE
+change against fp32: +7.75 % with NNCF defaults, -0.4 % to +0.2 % with this recipe for
+16 to 160 calibration frames. NNCF's other options made no difference here
+(fast_bias_correction=False, target_device CPU) or did worse (PERFORMANCE preset,
+MEAN_QUANTILE ranges); model_type only concerns transformers.
 """
 
 from __future__ import annotations
@@ -37,12 +47,16 @@ from lircdepth.inference.backends import (
 
 PRECISIONS = ("fp32", "bf16", "int8")
 INFERENCE_PRECISION = {"fp32": "f32", "bf16": "bf16"}
-# Kept in float by int8: the radar encoder's input is a sparse map of raw metres (zeros
-# almost everywhere, up to 80 m at a few pixels), which one int8 scale cannot hold;
-# quantising it moved the depth by 6.5 m (median per pixel) against 2.2 m without it.
-FLOAT_SCOPES = (".*radar_encoder.*",)
+# Kept in float by int8:
+# - the radar encoder: its input is a sparse map of raw metres (zeros almost everywhere,
+#   up to 80 m at a few pixels), which one int8 scale cannot hold; quantising it moved
+#   the depth by 6.5 m (median per pixel) against 2.2 m without it;
+# - the inputs of the 1x1 expand convolutions of decoder stages 3 and 2 (the fused
+#   image + radar features at 1/4 and 1/2 size): quantising stage 3 alone raised the MAE
+#   by 3.5 %, stage 2 alone by 4.6 %; every other part moved it by less than 1.1 %.
+FLOAT_SCOPES = (".*radar_encoder.*", "/network/decoder/stage[23]/.*/expand/.*")
 # Part of the cache key of a quantised model: change it when the recipe changes.
-QUANTISATION_RECIPE = f"nncf-mixed-float:{','.join(FLOAT_SCOPES)}"
+QUANTISATION_RECIPE = f"nncf-mixed-minmax-float:{','.join(FLOAT_SCOPES)}"
 
 
 def import_openvino():
@@ -168,12 +182,17 @@ def quantise(model, calibration: Sequence[tuple[np.ndarray, np.ndarray]]):
         }
         for pair in calibration
     ]
+    from nncf.quantization.range_estimator import RangeEstimatorParametersSet
+
     quantised = nncf.quantize(
         model,
         nncf.Dataset(samples),
         subset_size=len(samples),
         preset=nncf.QuantizationPreset.MIXED,
         ignored_scope=nncf.IgnoredScope(patterns=list(FLOAT_SCOPES), validate=False),
+        advanced_parameters=nncf.AdvancedQuantizationParameters(
+            activations_range_estimator_params=RangeEstimatorParametersSet.MINMAX
+        ),
     )
     dynamic = {
         name: [-1, shape[-3], -1, -1] for name, shape in zip(INPUT_NAMES, shapes, strict=True)

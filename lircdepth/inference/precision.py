@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from lircdepth.inference.benchmark import parse_engine
+from lircdepth.inference.calibration import DEFAULT_FRAMES
 from lircdepth.inference.preprocess import NETWORK_STRIDE
 
 DEFAULT_ENGINES = ("torch:fp32", "openvino:fp32", "openvino:bf16", "openvino:int8")
@@ -35,7 +36,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--data", type=Path, required=True, help="prepared dataset folder")
     parser.add_argument("--split", default="test", help="split to score (default test)")
     parser.add_argument("--engines", nargs="+", default=list(DEFAULT_ENGINES))
-    parser.add_argument("--calibration-frames", type=int, default=16)
+    parser.add_argument("--calibration-frames", type=int, default=DEFAULT_FRAMES)
     parser.add_argument("--threads", type=int, help="CPU threads (default: torch's)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     return parser.parse_args(argv)
