@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from lircdepth.atomic import write_json_atomic
+from lircdepth.inference.targets import target_lines
 
 MODELS = {"student": "lircdepth", "teacher": "cafnet"}
 DEFAULT_SIZES = ("352x704", "896x1600")
@@ -328,6 +329,7 @@ def format_tables(rows: list[dict]) -> str:
     )
     lines.append(f"(pre+post = share of model time; target <= {TARGET_PRE_POST_SHARE:.0%})")
     lines += _teacher_table(rows)
+    lines += ["", *target_lines(rows)]
     return "\n".join(lines)
 
 

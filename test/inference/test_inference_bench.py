@@ -74,3 +74,41 @@ def test_every_benchmark_is_found():
 def test_arguments_reach_a_bench_script(capsys):
     assert lircdepth_main(["bench", "prepare", "--help"]) == 0
     assert "bench_prepare.py" in capsys.readouterr().out
+
+
+def test_targets_say_why_they_are_not_measured_or_missed(tmp_path):
+    from lircdepth.inference.targets import target_lines
+
+    np.save(tmp_path / "d.npy", np.zeros((2, 2), dtype=np.float32))
+    rows = [
+        row("torch", "fp32", 6.0, tmp_path / "d.npy"),
+        row("openvino", "int8", 3.0, tmp_path / "d.npy"),
+        {"network": "student", "engine": "openvino", "dtype": "bf16", "size": list(SIZE)}
+        | {"unavailable": "openvino bf16 needs a CPU with native bfloat16"},
+    ]
+    add_comparisons(rows, {("student", SIZE): 200.0})
+    lines = "\n".join(target_lines(rows, flags={"avx2", "fma"}))
+    assert "bf16 896x1600 >= 2 x default: not measured here: openvino bf16 needs" in lines
+    assert (
+        "int8 896x1600 >= 3 x default: missed (2.00 x default); this CPU has no avx512_vnni"
+        in lines
+    )
+    assert "tensorrt fp16 896x1600 >= 150 FPS: not" in lines
+    with_vnni = "\n".join(target_lines(rows, flags={"avx512_vnni"}))
+    assert "missed (2.00 x default)\n" in with_vnni + "\n"  # no excuse on a CPU with VNNI
+
+
+def test_precision_table_checks_the_int8_mae_budget():
+    from lircdepth.inference.precision import format_table
+
+    def scored(dtype: str, change: float) -> dict:
+        return {"engine": "openvino", "dtype": dtype, "mae": 4.0, "rmse": 6.0} | {
+            "mae_change": change,
+            "diff_median_m": 0.9,
+            "diff_p99_m": 7.7,
+            "diff_max_m": 18.0,
+        }
+
+    assert "within 2% of fp32: met (-1.38%)" in format_table([scored("int8", -0.0138)], 40)
+    assert "missed (+7.75%)" in format_table([scored("int8", 0.0775)], 40)
+    assert "not measured" in format_table([scored("fp32", 0.0)], 40)
