@@ -57,8 +57,8 @@ def dataset(args: argparse.Namespace, out: Path) -> tuple[Path, tuple[int, int] 
         )
     )
     dataroot = demo.make_world(config, out)
-    size = tuple(args.input) if args.input else demo.network_input(config.width, config.height)
-    return demo.prepare_world(dataroot, "v1.0-mini", out), size
+    size = tuple(args.input) if args.input else None  # None: the argument files' crops
+    return demo.prepare_world(dataroot, "v1.0-mini", out, synthetic=True), size
 
 
 def run_seed(prepared: Path, out: Path, plan: demo.TrainPlan, clock: StageClock) -> dict:

@@ -29,6 +29,7 @@ class Stage:
     wall_s: float
     cpu_s: float
     images: int = 0  # training images processed (0: not a training stage)
+    part: bool = False  # one process of the stage above (side by side): not in the total
 
     def utilisation(self, cores: int) -> float:
         return self.cpu_s / max(self.wall_s * cores, 1e-9)
@@ -45,6 +46,10 @@ class StageClock:
         yield
         self.stages.append(Stage(name, time.perf_counter() - wall, cpu_seconds() - cpu, images))
 
+    def add_part(self, name: str, wall_s: float, cpu_s: float, images: int = 0) -> None:
+        """One process of the last stage, timed by itself (it ran side by side with others)."""
+        self.stages.append(Stage(name, wall_s, cpu_s, images, part=True))
+
     def markdown(self) -> str:
         lines = [
             f"| stage | wall s | CPU s | CPU use of {self.cores} cores | training images/s |",
@@ -52,12 +57,14 @@ class StageClock:
         ]
         for s in self.stages:
             rate = f"{s.images / max(s.wall_s, 1e-9):.2f}" if s.images else ""
+            name = f"↳ {s.name}" if s.part else s.name
             lines.append(
-                f"| {s.name} | {s.wall_s:.0f} | {s.cpu_s:.0f} | "
+                f"| {name} | {s.wall_s:.0f} | {s.cpu_s:.0f} | "
                 f"{100 * s.utilisation(self.cores):.0f} % | {rate} |"
             )
-        wall, cpu = sum(s.wall_s for s in self.stages), sum(s.cpu_s for s in self.stages)
+        whole = [s for s in self.stages if not s.part]
+        wall, cpu = sum(s.wall_s for s in whole), sum(s.cpu_s for s in whole)
         lines.append(
-            f"| total | {wall:.0f} | {cpu:.0f} | {100 * cpu / max(wall * self.cores, 1e-9):.0f} % | |"
+            f"| total ({wall / 60:.1f} min) | {wall:.0f} | {cpu:.0f} | {100 * cpu / max(wall * self.cores, 1e-9):.0f} % | |"
         )
         return "\n".join(lines) + "\n"

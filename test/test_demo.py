@@ -36,10 +36,12 @@ def test_quick_demo_trains_evaluates_replays_and_reports(tmp_path):
         assert (tmp_path / picture).stat().st_size > 2000
         assert f"({picture})" in report
     for name in NETWORKS:
-        assert f"| train {name}: 10 steps |" in report
+        assert f"| ↳ train {name}: 10 steps |" in report  # each process's own time
+        assert "validation MAE" in (tmp_path / "logs" / f"train_{name}.log").read_text()
         assert math.isfinite(mae_at_80(tmp_path)[name])
     assert "| teacher CaFNet |" in report and "replayed through `lircdepth_node`" in report
     assert "training images/s" in report
+    assert "| train teacher + student_nodistill (side by side) |" in report
 
     again = run_demo(tmp_path, "--quick", timeout=300)
     assert "== train" not in again.stdout  # every step was already on disk
