@@ -154,6 +154,9 @@ def rig_node_params(cameras: list[str], radars: list[str]) -> tuple[str, ...]:
         f"topics.depth:={DEPTH_TOPIC}",
         "topics.radar:=/{radar}",
         "backend:=torch",
+        # Replayed frames wait for the radar sweep after them (the pairing of the first
+        # frames, before the radar period is known), as offline pairing would.
+        "sync.max_wait:=2.0",
     )
 
 
