@@ -9,14 +9,17 @@ Tolerances (metres, random weights give depths of about 50 m over a 100 m range)
 
 from __future__ import annotations
 
+import json
 import sys
 
 import numpy as np
 import pytest
 import torch
 
+from lircdepth.cli import main as lircdepth_main
 from lircdepth.inference import BackendUnavailableError, DepthEstimator
 from lircdepth.inference.benchmark import synthetic_frame
+from lircdepth.inference.precision import MAE_BUDGET
 from lircdepth.inference.selection import choose_backend
 from lircdepth.inference.tensorrt_backend import tensorrt_unavailable_reason
 
@@ -97,6 +100,23 @@ def test_openvino_int8_is_calibrated_on_a_prepared_dataset_and_cached(
     np.testing.assert_array_equal(again.estimate(*frame).depth, depth)
 
 
+@pytest.mark.slow
+def test_int8_keeps_the_mae_of_fp32_on_the_test_split(student_checkpoint, prepared_root, tmp_path):
+    """`lircdepth bench precision` end to end. Random weights, so the budget is the issue's
+    2 % and the per-pixel bounds are about 5x the measured 0.010 m median / 0.054 m p99
+    (a trained student moves more: median 0.92 m, p99 7.7 m, MAE -1.4 %, see README)."""
+    out = tmp_path / "precision.json"
+    args = ["bench", "precision", "--checkpoint", str(student_checkpoint)]
+    args += ["--data", str(prepared_root), "--calibration-frames", "8", "--threads", "1"]
+    args += ["--engines", "torch:fp32", "openvino:fp32", "openvino:int8", "--json", str(out)]
+    assert lircdepth_main(args) == 0
+    rows = {row["dtype"]: row for row in json.loads(out.read_text()) if row["engine"] == "openvino"}
+    assert rows["fp32"]["diff_max_m"] <= FP32_TOLERANCE_M
+    int8 = rows["int8"]
+    assert abs(int8["mae_change"]) <= MAE_BUDGET, int8
+    assert 0 < int8["diff_median_m"] <= 0.05 and int8["diff_p99_m"] <= 0.25, int8
+
+
 def test_openvino_int8_without_calibration_is_refused(student_checkpoint):
     with pytest.raises(ValueError, match="calibration"):
         DepthEstimator.from_checkpoint(student_checkpoint, backend="openvino", dtype="int8")
@@ -146,15 +166,25 @@ def test_tensorrt_fp16_is_close_to_torch(student_checkpoint, frame, torch_depth,
 def test_auto_picks_openvino_on_a_cpu(student_checkpoint, frame, torch_depth):
     estimator = DepthEstimator.from_checkpoint(student_checkpoint, device="cpu")
     assert estimator.backend == "openvino"
-    assert estimator.backend_reason == "fastest installed engine for cpu"
+    assert estimator.backend_reason.startswith("fastest installed engine for cpu: measured")
     np.testing.assert_allclose(estimator.estimate(*frame).depth, torch_depth, atol=FP32_TOLERANCE_M)
 
 
-def test_auto_falls_back_to_torch_without_openvino(monkeypatch):
-    monkeypatch.setitem(sys.modules, "openvino", None)
+def test_auto_falls_back_to_onnxruntime_then_torch(
+    student_checkpoint, frame, torch_depth, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "openvino", None)  # what an absent package looks like
+    estimator = DepthEstimator.from_checkpoint(student_checkpoint, device="cpu")
+    assert estimator.backend == "onnxruntime"
+    assert (
+        "1.4x torch" in estimator.backend_reason
+        and "pip install openvino" in estimator.backend_reason
+    )
+    np.testing.assert_allclose(estimator.estimate(*frame).depth, torch_depth, atol=FP32_TOLERANCE_M)
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
     choice = choose_backend("cpu")
     assert choice.backend == "torch"
-    assert "pip install openvino" in choice.reason
+    assert "pip install openvino" in choice.reason and "pip install onnxruntime" in choice.reason
 
 
 def test_auto_considers_only_the_listed_engines(student_checkpoint):
@@ -162,7 +192,7 @@ def test_auto_considers_only_the_listed_engines(student_checkpoint):
         student_checkpoint, device="cpu", consider=["torch", "tensorrt"]
     )
     assert estimator.backend == "torch"
-    assert "openvino: not considered" in estimator.backend_reason
+    assert "openvino: not considered; onnxruntime: not considered" in estimator.backend_reason
     with pytest.raises(BackendUnavailableError, match="found no engine"):
         choose_backend("cpu", consider=["tensorrt"])
     with pytest.raises(ValueError, match="auto considers only"):
