@@ -115,6 +115,10 @@ def arrange(cameras: Sequence[CameraDepth]) -> tuple[list[int], list[int]]:
     return front, back
 
 
+def _blank(height: int, width: int) -> np.ndarray:
+    return np.full((height, width, 3), BACKGROUND, np.uint8)
+
+
 def _colour(index: int) -> tuple[int, int, int]:
     return CAMERA_COLOURS[index % len(CAMERA_COLOURS)]
 
@@ -187,8 +191,7 @@ def birds_eye_view(
     stride: int = 4,
 ) -> np.ndarray:
     """The top view alone (size x size x 3 RGB): lidar, each camera's points, radar on top."""
-    canvas = np.zeros((bev.size_px, bev.size_px, 3), np.uint8)
-    canvas[:] = BACKGROUND
+    canvas = _blank(bev.size_px, bev.size_px)
     _draw_frame(canvas, bev)
     for index, camera in enumerate(cameras):
         _draw_field_of_view(canvas, bev, camera, _colour(index))
@@ -210,8 +213,7 @@ def _row(tiles: list[np.ndarray], width: int) -> np.ndarray | None:
     if not tiles:
         return None
     height = max(t.shape[0] for t in tiles)
-    row = np.zeros((height, width, 3), np.uint8)
-    row[:] = BACKGROUND
+    row = _blank(height, width)
     left = (width - sum(t.shape[1] for t in tiles)) // 2
     for tile in tiles:
         row[: tile.shape[0], left : left + tile.shape[1]] = tile
@@ -235,8 +237,7 @@ def render_surround(
     top, bottom = arrange(cameras)
     width = max(bev.size_px + 2 * 150, tile_width * max(len(top), len(bottom)))
     tiles = {i: _tile(c, _colour(i), tile_width, max_depth) for i, c in enumerate(cameras)}
-    middle = np.zeros((bev.size_px, width, 3), np.uint8)
-    middle[:] = BACKGROUND
+    middle = _blank(bev.size_px, width)
     left = (width - bev.size_px) // 2
     middle[:, left : left + bev.size_px] = birds_eye_view(
         cameras, radar_ego, lidar_ego, bev, max_depth, stride
@@ -255,8 +256,7 @@ def render_surround(
     rows = [_row([tiles[i] for i in top], width), middle, _row([tiles[i] for i in bottom], width)]
     picture = np.concatenate([r for r in rows if r is not None], axis=0)
     if title:
-        band = np.zeros((28, width, 3), np.uint8)
-        band[:] = BACKGROUND
+        band = _blank(28, width)
         _text(band, title, (10, 19), (230, 230, 230), 0.5)
         picture = np.concatenate([band, picture], axis=0)
     return picture

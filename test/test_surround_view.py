@@ -8,7 +8,6 @@ import pytest
 
 from lircdepth.geometry import (
     invert_transform,
-    make_transform,
     project_points,
     rasterize_depth,
     transform_points,
@@ -26,37 +25,22 @@ from lircdepth.surround_view import (
     render_surround,
     save_surround,
 )
+from lircdepth.synth.config import FULL_CAMERAS, camera_matrix, sensor_rig
 
-# Optical frame (x right, y down, z ahead) in a forward-looking ego frame.
-OPTICAL_TO_FORWARD = np.array([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
 WIDTH, HEIGHT = 320, 180
-K = np.array([[250.0, 0.0, 161.3], [0.0, 250.0, 92.4], [0.0, 0.0, 1.0]])
-# nuScenes-like yaw of each camera (degrees, 0 ahead, positive to the left) and its mount.
-RIG = {
-    "CAM_FRONT": (0.0, [1.7, 0.0, 1.5]),
-    "CAM_FRONT_LEFT": (55.0, [1.5, 0.5, 1.5]),
-    "CAM_FRONT_RIGHT": (-55.0, [1.5, -0.5, 1.5]),
-    "CAM_BACK": (180.0, [0.0, 0.0, 1.5]),
-    "CAM_BACK_LEFT": (110.0, [1.0, 0.5, 1.5]),
-    "CAM_BACK_RIGHT": (-110.0, [1.0, -0.5, 1.5]),
-}
-
-
-def mount(yaw_degrees: float, translation) -> np.ndarray:
-    yaw = np.radians(yaw_degrees)
-    rz = np.array([[np.cos(yaw), -np.sin(yaw), 0], [np.sin(yaw), np.cos(yaw), 0], [0, 0, 1]])
-    return make_transform(rz @ OPTICAL_TO_FORWARD, translation)
+# The synthetic world's full rig: nuScenes-like mounts and intrinsics of the six cameras.
+MOUNTS = sensor_rig("full")
 
 
 def camera(name: str, depth: np.ndarray | None) -> CameraDepth:
-    yaw, translation = RIG[name]
-    return CameraDepth(name, depth, K, mount(yaw, translation), WIDTH, HEIGHT)
+    K = camera_matrix(WIDTH, HEIGHT, name)
+    return CameraDepth(name, depth, K, MOUNTS[name].T_ego_from_sensor, WIDTH, HEIGHT)
 
 
-def depth_of(points_ego: np.ndarray, T_ego_from_camera: np.ndarray) -> np.ndarray:
+def depth_of(points_ego: np.ndarray, view: CameraDepth) -> np.ndarray:
     """The depth map a camera would see of these ego-frame points (z-buffered)."""
-    points = transform_points(invert_transform(T_ego_from_camera), points_ego)
-    uv, z = project_points(points, K)
+    points = transform_points(invert_transform(view.T_ego_from_camera), points_ego)
+    uv, z = project_points(points, view.camera_matrix)
     return rasterize_depth(uv, z, HEIGHT, WIDTH, min_depth=0.1)
 
 
@@ -72,17 +56,17 @@ def test_a_known_ego_position_lands_on_its_pixel():
     assert (picture == LIDAR_COLOUR).all(axis=2).sum() == 1
 
 
-@pytest.mark.parametrize("name", sorted(RIG))
+@pytest.mark.parametrize("name", FULL_CAMERAS)
 def test_depth_back_projects_to_the_ego_point_it_came_from(name):
-    T = camera(name, None).T_ego_from_camera
-    yaw = np.radians(RIG[name][0])
-    ahead = np.array([np.cos(yaw), np.sin(yaw), 0.0])
-    point = np.asarray(RIG[name][1]) + 14.0 * ahead + np.array([0.0, 0.0, -0.8])
-    depth = depth_of(point[None], T)
+    view = camera(name, None)
+    T = view.T_ego_from_camera
+    ahead = np.array([T[0, 2], T[1, 2], 0.0]) / np.hypot(T[0, 2], T[1, 2])
+    point = T[:3, 3] + 14.0 * ahead + np.array([0.0, 0.0, -0.8])
+    depth = depth_of(point[None], view)
     assert (depth > 0).sum() == 1
-    back = transform_points(T, depth_points(depth, K, stride=1))
+    back = transform_points(T, depth_points(depth, view.camera_matrix, stride=1))
     # Within one pixel's footprint at 14 m (pixel centre vs the true point).
-    np.testing.assert_allclose(back[0], point, atol=14.0 / K[0, 0])
+    np.testing.assert_allclose(back[0], point, atol=14.0 / view.camera_matrix[0, 0])
 
 
 def test_each_camera_paints_its_own_side_of_the_ego():
@@ -97,12 +81,13 @@ def test_each_camera_paints_its_own_side_of_the_ego():
     back = (picture == back_colour).all(axis=2)
     rows_front, rows_back = np.nonzero(front)[0], np.nonzero(back)[0]
     half = bev.size_px // 2
-    # The wall 20 m along each optical axis: CAM_FRONT's (at x = 1.7) above the ego, CAM_BACK's
-    # (at x = 0, facing back) below it; field-of-view lines use dimmed colours.
+    # The wall 20 m along each optical axis: CAM_FRONT's above the ego, CAM_BACK's (facing
+    # back) below it; field-of-view lines use dimmed colours.
     assert rows_front.size > 50 and rows_back.size > 50
-    expected_front_row = half - (1.7 + wall) / bev.metres_per_pixel
-    assert abs(np.median(rows_front) - expected_front_row) <= 1
-    assert abs(np.median(rows_back) - (half + wall / bev.metres_per_pixel)) <= 1
+    for view, rows in zip(views, (rows_front, rows_back), strict=True):
+        T = view.T_ego_from_camera
+        expected_row = half - (T[0, 3] + wall * T[0, 2]) / bev.metres_per_pixel
+        assert abs(np.median(rows) - expected_row) <= 1.5, view.name
 
 
 def _camera_colours(count: int):
@@ -121,11 +106,10 @@ def test_radar_points_are_drawn_as_rings_on_top():
 
 
 def test_cameras_are_arranged_as_seen_from_above():
-    names = list(RIG)
+    names = list(FULL_CAMERAS)
     views = [camera(n, None) for n in names]
-    assert camera_azimuth(views[names.index("CAM_FRONT_LEFT")].T_ego_from_camera) == pytest.approx(
-        55
-    )
+    azimuth = camera_azimuth(views[names.index("CAM_FRONT_LEFT")].T_ego_from_camera)
+    assert azimuth == pytest.approx(55, abs=2)
     top, bottom = arrange(views)
     assert [names[i] for i in top] == ["CAM_FRONT_LEFT", "CAM_FRONT", "CAM_FRONT_RIGHT"]
     assert [names[i] for i in bottom] == ["CAM_BACK_LEFT", "CAM_BACK", "CAM_BACK_RIGHT"]
@@ -137,7 +121,7 @@ def test_surround_picture_of_six_cameras_with_one_silent(tmp_path):
         camera(
             n, None if n == "CAM_BACK" else rng.uniform(2, 60, (HEIGHT, WIDTH)).astype(np.float32)
         )
-        for n in RIG
+        for n in FULL_CAMERAS
     ]
     lidar = rng.uniform(-40, 40, (2000, 3))
     picture = render_surround(

@@ -5,17 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from lircdepth.synth.config import FULL_CAMERAS
 from lircdepth_ros.bag.scoring import RIG_ROW, RigScorer, rig_markdown, score_depth_maps, score_rig
 
 SILENT = "CAM_BACK"
-RIG = (
-    "CAM_FRONT",
-    "CAM_FRONT_LEFT",
-    "CAM_FRONT_RIGHT",
-    "CAM_BACK",
-    "CAM_BACK_LEFT",
-    "CAM_BACK_RIGHT",
-)
+RIG = FULL_CAMERAS
 # Each camera's prediction is off by its own constant at every ground-truth pixel.
 OFFSETS = {camera: 0.25 * (i + 1) for i, camera in enumerate(RIG)}
 
