@@ -78,7 +78,7 @@ def prepare_rig(dataroot: Path, preset: RigPreset, out: Path) -> Path:
     config = PrepareConfig(
         dataroot=dataroot, version=VERSION, out=prepared, cameras=FULL_CAMERAS, workers=2,
         accumulate_sweeps=preset.sweeps, accumulate_sweeps_test=preset.sweeps,
-        radar=RadarOptions(channels=FULL_RADARS),
+        radar=RadarOptions(channels=FULL_RADARS, pairing="camera"),
     )  # fmt: skip
     prepare(config)
     return prepared

@@ -245,7 +245,7 @@ class ScenePreparer:
         radar = radar_points(
             self.nusc,
             self.poses,
-            radar_sample_data(self.nusc, sample, self.config.radar),
+            radar_sample_data(self.nusc, sample, self.config.radar, camera_token),
             self._radar_fields,
             camera_token,
             row_of_box,

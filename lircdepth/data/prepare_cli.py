@@ -18,7 +18,7 @@ from lircdepth.data.prepare import (
     PrepareConfig,
     prepare,
 )
-from lircdepth.data.radar import BOX_TESTS, RadarOptions
+from lircdepth.data.radar import BOX_TESTS, RADAR_PAIRINGS, RadarOptions
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,6 +87,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(0.5 m margin, height ignored, +/- 1.7 degrees)",
     )
     parser.add_argument(
+        "--radar-pairing",
+        choices=RADAR_PAIRINGS,
+        default="keyframe",
+        help="each camera image gets the sample's radar sweep (keyframe, published) or each "
+        "radar's sweep nearest to that image's time (camera, as lircdepth_node pairs online)",
+    )
+    parser.add_argument(
         "--patch-size",
         type=int,
         nargs=2,
@@ -126,6 +133,7 @@ def config_from_args(args: argparse.Namespace) -> PrepareConfig:
             keyframes=args.radar_keyframes,
             filters=args.radar_filters,
             box_test=args.radar_box_test,
+            pairing=args.radar_pairing,
         ),
         interpolation=InterpolationConfig(method=args.densify),
         association=AssociationConfig(patch_half_size=tuple(args.patch_size)),

@@ -36,6 +36,7 @@ from lircdepth.geometry import (
 RADAR_COLUMNS = ("u", "v", "depth", "rcs", "vx", "vy", "object")
 
 
+RADAR_PAIRINGS = ("keyframe", "camera")
 BOX_TESTS = ("strict", "grown")
 
 
@@ -47,6 +48,10 @@ class RadarOptions:
     `box_test`: "strict" (point inside the annotated box, published) or "grown" (box
     grown by `box_margin` m, height ignored, +/- `azimuth_tolerance_deg`), over the boxes
     whose category starts with one of `box_categories`.
+    `pairing`: which sweep of each radar a camera image gets: "keyframe" (the sample's
+    own radar sample_data, published) or "camera" (the sweep nearest in time to that
+    camera's image, as `lircdepth_node` pairs online: side cameras fire up to tens of
+    milliseconds away from the keyframe).
     """
 
     channels: tuple[str, ...] = ("RADAR_FRONT",)
@@ -57,11 +62,16 @@ class RadarOptions:
     box_categories: tuple[str, ...] = MOVABLE_PREFIXES
     box_margin: float = 0.5
     azimuth_tolerance_deg: float = 1.7
+    pairing: str = "keyframe"
 
     def __post_init__(self) -> None:
         if self.box_test not in BOX_TESTS:
             raise ValueError(
                 f"box_test must be one of {', '.join(BOX_TESTS)}, got {self.box_test!r}"
+            )
+        if self.pairing not in RADAR_PAIRINGS:
+            raise ValueError(
+                f"pairing must be one of {', '.join(RADAR_PAIRINGS)}, got {self.pairing!r}"
             )
 
     def box_tolerance(self) -> dict[str, float | bool]:
@@ -85,8 +95,27 @@ def _walk(nusc: NuScenes, table: str, token: str, steps: int, direction: str) ->
     return tokens
 
 
-def radar_sample_data(nusc: NuScenes, sample: dict, options: RadarOptions) -> list[str]:
-    """sample_data tokens of every radar sweep that contributes to this keyframe."""
+def nearest_sweep(nusc: NuScenes, token: str, timestamp: int) -> str:
+    """The sample_data of `token`'s sensor chain nearest in time to `timestamp`."""
+
+    def gap(candidate: str) -> int:
+        return abs(nusc.get("sample_data", candidate)["timestamp"] - timestamp)
+
+    for direction in ("prev", "next"):
+        step = nusc.get("sample_data", token)[direction]
+        while step and gap(step) < gap(token):
+            token, step = step, nusc.get("sample_data", step)[direction]
+    return token
+
+
+def radar_sample_data(
+    nusc: NuScenes, sample: dict, options: RadarOptions, camera_token: str | None = None
+) -> list[str]:
+    """sample_data tokens of every radar sweep that contributes to this keyframe (with
+    `pairing="camera"`, centred on the sweep nearest to `camera_token`'s image)."""
+    camera_time = None
+    if options.pairing == "camera" and camera_token is not None:
+        camera_time = nusc.get("sample_data", camera_token)["timestamp"]
     samples = [sample["token"]]
     for direction in ("prev", "next"):
         samples += _walk(nusc, "sample", sample["token"], options.keyframes, direction)
@@ -97,6 +126,8 @@ def radar_sample_data(nusc: NuScenes, sample: dict, options: RadarOptions) -> li
             if channel not in data:
                 continue
             key = data[channel]
+            if sample_token == sample["token"] and camera_time is not None:
+                key = nearest_sweep(nusc, key, camera_time)
             tokens.append(key)
             for direction in ("prev", "next"):
                 tokens += _walk(nusc, "sample_data", key, options.sweeps, direction)

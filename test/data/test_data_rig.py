@@ -171,3 +171,33 @@ def test_prepare_command_names_an_unknown_camera(full_rig_root, tmp_path, capsys
     assert code == 2
     error = capsys.readouterr().err
     assert "--cameras" in error and "CAM_ROOF" in error and "CAM_BACK_LEFT" in error
+
+
+def test_camera_pairing_takes_each_radars_sweep_nearest_to_the_image(rig_nusc):
+    """pairing="camera" gives every camera the sweep the node would pair online; the
+    published "keyframe" pairing keeps the sample's own sweep."""
+
+    def stamp(token: str) -> int:
+        return rig_nusc.get("sample_data", token)["timestamp"]
+
+    moved = 0
+    for sample in rig_nusc.sample:
+        for camera in FULL_CAMERAS:
+            camera_token = sample["data"][camera]
+            keyframe = radar_sample_data(
+                rig_nusc, sample, RadarOptions(channels=FULL_RADARS), camera_token
+            )
+            assert keyframe == [sample["data"][radar] for radar in FULL_RADARS]
+            paired = radar_sample_data(
+                rig_nusc, sample, RadarOptions(channels=FULL_RADARS, pairing="camera"), camera_token
+            )
+            for radar, token in zip(FULL_RADARS, paired, strict=True):
+                chain = [s["token"] for s in rig_nusc.sample_data if s["channel"] == radar]
+                best = min(chain, key=lambda t: abs(stamp(t) - stamp(camera_token)))
+                assert abs(stamp(token) - stamp(camera_token)) == abs(
+                    stamp(best) - stamp(camera_token)
+                )
+                moved += token != sample["data"][radar]
+    assert moved > 0, (
+        "the synthetic rig should have cameras whose nearest sweep is not the keyframe's"
+    )
