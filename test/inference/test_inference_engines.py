@@ -3,8 +3,9 @@
 Tolerances (metres, random weights give depths of about 50 m over a 100 m range):
 - fp32 engines: max |d - torch| <= 1e-3 (kernels differ in summation order only;
   measured 1e-5 at 352x704);
-- reduced precision: median |d - torch| <= 0.25 m and p99 <= 1.5 m (measured with
-  2 calibration frames: int8 median about 0.05 m, p99 about 0.3 m); TensorRT fp16 the same.
+- reduced precision: median |d - torch| <= 0.1 m and p99 <= 0.6 m, about 4x the int8
+  values measured with 2 calibration frames (median 0.026 m, p99 0.15 m, max 0.38 m);
+  TensorRT fp16 the same (not measured here: no GPU).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from lircdepth.inference.selection import choose_backend
 from lircdepth.inference.tensorrt_backend import tensorrt_unavailable_reason
 
 FP32_TOLERANCE_M = 1e-3
-REDUCED_MEDIAN_M = 0.25
-REDUCED_P99_M = 1.5
+REDUCED_MEDIAN_M = 0.1
+REDUCED_P99_M = 0.6
 HEIGHT, WIDTH = 100, 146  # 4 rows dropped, 14 columns padded: the estimator's size policy runs
 CALIBRATION_FRAMES = 2
 
