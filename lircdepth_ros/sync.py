@@ -9,7 +9,7 @@ each sweep is used at most once. The decision for an image is made as soon as it
 known that no later sweep can be nearer, so radar may lag or lead and a lockstep
 player (which waits for the depth before sending more) never stalls:
 - a sweep stamped at or after the image has arrived, or
-- the next sweep, predicted from the radar period (median of recent intervals), would
+- the next sweep, predicted from the radar period (shortest of recent intervals), would
   be no nearer than the best one already here, or
 - the image has waited `max_wait` seconds of wall time (radar late or silent).
 Queues hold `queue_size` messages per stream; the oldest is dropped (and counted).
@@ -22,7 +22,6 @@ slop (radars without one are left out; the image is dropped only when no radar h
 
 from __future__ import annotations
 
-import statistics
 import threading
 import time
 from collections import deque
@@ -33,6 +32,8 @@ from typing import Any
 TIME_RESET_SECONDS = 1.0
 # Radar stamp intervals kept to estimate the radar period.
 PERIOD_SAMPLES = 8
+# Intervals needed before the period is trusted to predict the next sweep.
+MIN_PERIOD_SAMPLES = 2
 # The stream name of the one radar of `ApproximateTimeSync` (and of the single-radar node).
 RADAR = "radar"
 
@@ -55,7 +56,10 @@ class _RadarQueue:
     intervals: deque = field(default_factory=lambda: deque(maxlen=PERIOD_SAMPLES))
 
     def period(self) -> float | None:
-        return statistics.median(self.intervals) if self.intervals else None
+        """The shortest recent interval, once two are known: a lost sweep (best effort, a
+        subscription matched late) only lengthens an interval, and a period predicted too
+        long would decide an image before a nearer sweep that is still on its way."""
+        return min(self.intervals) if len(self.intervals) >= MIN_PERIOD_SAMPLES else None
 
     def clear(self) -> None:
         self.sweeps.clear()

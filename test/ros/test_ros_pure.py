@@ -134,7 +134,8 @@ def test_radar_missing_field_and_wrong_point_step():
 
 def test_sync_pairs_within_slop_radar_leads_or_lags():
     sync = ApproximateTimeSync(slop=0.02, queue_size=10)
-    assert sync.add_image(1.000, "i1", now=0) == []  # no radar yet
+    assert sync.add_radar(0.950, "r0", now=0) == []
+    assert sync.add_image(1.000, "i1", now=0) == []  # no radar within the slop yet
     assert sync.add_radar(1.010, "r1", now=0) == [("i1", "r1")]  # radar lags
     assert sync.add_radar(1.070, "r2", now=0) == []
     # radar led by 10 ms; the next sweep (period 60 ms) would be 50 ms away: decided at once
@@ -144,6 +145,17 @@ def test_sync_pairs_within_slop_radar_leads_or_lags():
     assert sync.add_image(1.175, "i3", now=0) == []
     assert sync.add_radar(1.190, "r4", now=0) == [("i3", "r4")]
     assert sync.counters.pairs == 3
+
+
+def test_sync_lost_sweeps_never_lengthen_the_predicted_period():
+    """Sweeps lost on the way (best effort under load) leave longer intervals; a period
+    taken from them would predict the next sweep too late and decide the image early."""
+    sync = ApproximateTimeSync(slop=0.05, queue_size=10, max_wait=0.1)
+    for stamp in (0.0, 0.06, 0.18, 0.30):  # 0.12 and 0.24 lost
+        sync.add_radar(stamp, stamp, now=0)
+    assert sync.radar_period() == pytest.approx(0.06)
+    assert sync.add_image(0.35, "i1", now=0) == []  # 0.36 may come, nearer than 0.30
+    assert sync.add_radar(0.36, 0.36, now=0) == [("i1", 0.36)]
 
 
 def test_sync_max_wait_decides_when_radar_is_late_or_silent():
