@@ -120,7 +120,10 @@ class DepthNode(Node):
             else None
         )
         self.extrinsics = RadarToCamera(transforms, config.fixed_frame, config.extrinsic)
-        qos_in = self._input_qos()
+        qos_in = self._input_qos(config.qos_depth)
+        # Radar clouds are small: keep as many as the pairing may hold, so a burst (a
+        # lockstep player, an executor busy with six cameras) loses no sweep in the reader.
+        qos_radar = self._input_qos(max(config.qos_depth, config.sync_queue_size))
         self._qos_out = QoSProfile(depth=config.qos_depth)
         try:
             self.cameras = [
@@ -134,7 +137,7 @@ class DepthNode(Node):
                     lambda msg, stream=radar.stream: self._on_radar(stream, msg),
                     self.stats,
                     radar.stream,
-                    qos_in,
+                    qos_radar,
                 )
         except InvalidTopicNameException as error:
             raise StartupError(f"parameters 'topics.*' give an invalid topic: {error}") from error
@@ -278,19 +281,17 @@ class DepthNode(Node):
                 f"cannot load checkpoint {self.config.checkpoint}: {error}"
             ) from error
 
-    def _input_qos(self) -> QoSProfile:
+    def _input_qos(self, depth: int) -> QoSProfile:
         if self.config.qos_sensor_data:
             profile = QoSProfile(
                 **{
                     k: getattr(qos_profile_sensor_data, k)
                     for k in ("history", "reliability", "durability")
                 },
-                depth=self.config.qos_depth,
+                depth=depth,
             )
         else:
-            profile = QoSProfile(
-                depth=self.config.qos_depth, reliability=ReliabilityPolicy.RELIABLE
-            )
+            profile = QoSProfile(depth=depth, reliability=ReliabilityPolicy.RELIABLE)
         return profile
 
     # --- callbacks: cheap, never raise ---------------------------------------------------
@@ -470,10 +471,12 @@ class DepthNode(Node):
             now = time.monotonic()
             if job.tf_deadline is None:
                 job.tf_deadline = now + self.config.tf_wait
-            if now < job.tf_deadline and self._running and self._frames.put_back(job):
-                camera.stats.count("tf_waits")
-            else:
+            if now >= job.tf_deadline or not self._running:
                 self._skip(camera, "tf_failures", f"pair skipped, no extrinsic: {error}")
+            elif self._frames.put_back(job):
+                camera.stats.count("tf_waits")
+            else:  # a newer pair of this camera is waiting: this one is superseded, not a TF fault
+                camera.stats.count("dropped.superseded_pairs")
             return None
         convert = time.perf_counter() - start
         camera.stats.latency("convert", convert)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rclpy.duration import Duration
+from rclpy.node import NodeNameNonExistentError
 
 from lircdepth.errors import JobError, UsageError
 from lircdepth_ros.bag import messages as m
@@ -115,6 +116,32 @@ def served_images(node, answers: DepthAnswers, image_publishers: list) -> list:
     ]
 
 
+def inputs_matched(node, answers: DepthAnswers, publishers: list) -> bool:
+    """Every publisher on a topic the depth node subscribes (radars, /tf, CameraInfo) is
+    matched with each subscriber known there, the depth node's included.
+
+    Why: the images being matched says nothing of the other topics; a radar or /tf
+    publisher still in discovery would lose the first sweeps and poses (volatile), so the
+    first frames would pair without them or be skipped for TF.
+    """
+    depth_nodes = {
+        (i.node_namespace, i.node_name)
+        for i in node.get_publishers_info_by_topic(answers.subscription.topic_name)
+    }
+    wanted = set()
+    for namespace, name in depth_nodes:
+        try:
+            topics = node.get_subscriber_names_and_types_by_node(name, "/" + namespace.strip("/"))
+        except NodeNameNonExistentError:  # its endpoints are known before the node itself
+            return False
+        wanted |= {topic for topic, _ in topics}
+    return all(
+        p.get_subscription_count() >= len(node.get_subscriptions_info_by_topic(p.topic_name))
+        for p in publishers
+        if p.topic_name in wanted
+    )
+
+
 class Lockstep:
     """Each camera frame waits for the node's depth for that camera's previous frame.
 
@@ -206,7 +233,10 @@ def play_bag(
 
         def ready() -> bool:
             if lockstep:
-                return served() == set(cameras)
+                return served() == set(cameras) and all(
+                    inputs_matched(node, answer, list(publishers.values()))
+                    for answer in answers.values()
+                )
             return all(publishers[i].get_subscription_count() for i in cameras)
 
         paced = set(cameras)
