@@ -166,6 +166,8 @@ class DepthNode(Node):
         self.get_logger().info(
             f"ready: {config.checkpoint.name} on {self.estimator.device} ({self.estimator.backend_name}: {self.estimator.backend_reason}); "
             f"inputs {self._inputs_text()}; "
+            f"QoS {'best effort' if config.qos_sensor_data else 'reliable'}, depth "
+            f"{qos_in.depth} (radar {qos_radar.depth}); "
             f"sync {config.sync_method}; TF {tf_source if transforms else 'off'}; "
             f"FASTDDS_DEFAULT_PROFILES_FILE={os.environ.get('FASTDDS_DEFAULT_PROFILES_FILE', '(unset)')}"
         )

@@ -262,3 +262,62 @@ def test_message_filters_pairing_gives_one_sweep_of_every_radar():
     assert got == []  # "back" has sent nothing yet
     pairing.add("back", back)
     assert got == [(image, {"front": front, "back": back})]
+
+
+def _subscription_qos(env: dict, topics: list[str], timeout: float = 60.0) -> dict:
+    """QoS of the node's subscription on each topic, as the ROS graph shows it."""
+    from lircdepth_ros.bag.ros_runtime import ros_node, spin_until
+
+    found = {}
+    with ros_node("qos_probe", int(env["ROS_DOMAIN_ID"])) as (node, executor):
+
+        def known() -> bool:
+            for topic in topics:
+                infos = [
+                    i
+                    for i in node.get_subscriptions_info_by_topic(topic)
+                    if i.node_name == "lircdepth_node"
+                ]
+                if infos:
+                    found[topic] = infos[0].qos_profile
+            return len(found) == len(topics)
+
+        spin_until(executor, known, timeout)
+    return found
+
+
+@pytest.mark.ros
+def test_radar_readers_keep_a_burst_of_sweeps_reliable_too(student_checkpoint, ros_tools, tmp_path):
+    """A lockstep player sends the sweeps between two frames at once; readers as deep as
+    `qos.depth` (made for camera-size images) lost some, so images paired without them.
+    With `qos.sensor_data:=false` every input is reliable (the bag player's offer)."""
+    from rclpy.qos import ReliabilityPolicy
+
+    env = ros_tools.isolated_env()
+    log = tmp_path / "node.log"
+    node = ros_tools.start(
+        ros_tools.node_args(
+            student_checkpoint,
+            "device:=cpu",
+            "backend:=torch",
+            "cameras:=[CAM_FRONT, CAM_BACK]",
+            "radars:=[RADAR_FRONT, RADAR_BACK]",
+            "topics.radar:=/{radar}",
+            "qos.depth:=2",
+            "sync.queue_size:=12",
+            "qos.sensor_data:=false",
+        ),
+        env,
+        log,
+    )
+    try:
+        qos = _subscription_qos(env, ["/RADAR_FRONT", "/RADAR_BACK", "/CAM_FRONT/image"])
+        deadline = time.monotonic() + 60
+        while "ready:" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        ros_tools.stop(node)
+    assert len(qos) == 3, log.read_text()
+    assert {q.reliability for q in qos.values()} == {ReliabilityPolicy.RELIABLE}
+    # the graph does not carry history depths: the ready line says them
+    assert "QoS reliable, depth 2 (radar 12);" in log.read_text(), log.read_text()
