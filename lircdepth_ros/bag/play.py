@@ -199,7 +199,8 @@ def play_bag(
     depth_topic: the node's depth output for lockstep; `{camera}` in it stands for the
     camera of each image topic (`/CAM_BACK/image_rgb` -> CAM_BACK), for a rig node.
     wait_for_subscribers: seconds to wait first for a subscriber on every image topic (with
-    lockstep: for the depth node itself, see `served_images`; cameras whose depth node is
+    lockstep: for the depth node itself, see `served_images`, and for its
+    radar, /tf and CameraInfo subscriptions, see `inputs_matched`; cameras whose depth node is
     not there by then are published without waiting, none at all is an error).
     """
     if rate is not None and not rate > 0:
