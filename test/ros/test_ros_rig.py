@@ -86,6 +86,7 @@ def test_override_of_a_name_list_must_hold_names():
 
 def test_rig_sync_pairs_the_nearest_sweep_of_each_radar():
     sync = RigSync(slop=0.03, queue_size=10, max_wait=0.1, radars=("front", "back"))
+    assert sync.add_sweep("front", 0.92, "f0", now=0) == []
     assert sync.add_sweep("front", 0.99, "f1", now=0) == []
     assert sync.add_image(1.0, "i1", now=0) == []  # "back" may still send a nearer sweep
     assert sync.add_sweep("back", 1.02, "b1", now=0) == []  # "front" still undecided
