@@ -238,9 +238,7 @@ class Trainer:
         try:
             load_state_dict_strict(self.model, state["model"], str(self.last_path))
         except CheckpointError as error:
-            raise TrainingSetupError(
-                f"{error}: use another --model_name or --no-resume"
-            ) from error
+            raise TrainingSetupError(f"{error}: use another --model_name or --no-resume") from error
         try:
             self.optimizer.load_state_dict(state["optimizer"])
         except ValueError as error:
