@@ -113,6 +113,7 @@ def evaluate_per_camera(checkpoint: Path, prepared: Path, scenes: set[str] | Non
     dropped), so the numbers are what the online evaluator should find for them.
     """
     from lircdepth.data import RadarCameraDataset
+    from lircdepth.data.augment import evaluation_window
     from lircdepth.inference import DepthEstimator
 
     dataset = RadarCameraDataset(prepared, "test", mode="eval")
@@ -124,13 +125,12 @@ def evaluate_per_camera(checkpoint: Path, prepared: Path, scenes: set[str] | Non
             continue
         frame = dataset.load(index)
         depth = estimator.estimate(frame["image"], frame["radar_points"][:, :6]).depth
-        dropped = depth.shape[0] % 32
+        dropped = evaluation_window(*depth.shape[:2]).top
         camera = record["camera"]
         accumulators.setdefault(camera, DepthMetricsAccumulator(DEFAULT_CAPS))
         accumulators[camera].update(depth[dropped:], frame["lidar_single"][dropped:])
         counts[camera] = counts.get(camera, 0) + 1
-    rig = DepthMetricsAccumulator(DEFAULT_CAPS)
-    rig.load_state(sum(a.state() for a in accumulators.values()))
+    rig = DepthMetricsAccumulator.merged(list(accumulators.values()))
     cameras = {
         c: {"metrics": a.compute(), "frames_scored": counts[c], "frames_expected": counts[c]}
         for c, a in accumulators.items()

@@ -139,6 +139,13 @@ class DepthMetricsAccumulator:
         state = np.asarray(state, dtype=np.float64)
         self._sums, self._counts = state[:, :-1].copy(), state[:, -1].copy()
 
+    @classmethod
+    def merged(cls, parts: Sequence[DepthMetricsAccumulator]) -> DepthMetricsAccumulator:
+        """One accumulator over every image of `parts` (same caps), e.g. a whole camera rig."""
+        merged = cls(parts[0].caps)
+        merged.load_state(sum(part.state() for part in parts))
+        return merged
+
     @property
     def num_images(self) -> int:
         """Images seen with at least one valid pixel at the largest cap."""

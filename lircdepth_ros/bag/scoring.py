@@ -12,17 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
+from lircdepth.data.augment import evaluation_window
 from lircdepth.metrics import DEFAULT_CAPS, METRICS, DepthMetricsAccumulator, image_metrics
 from lircdepth_ros.bag.convert import LIDAR_CHANNEL
 from lircdepth_ros.bag.ground_truth import BagGroundTruth, BagRecording
 
 RIG_ROW = "rig (all cameras)"
 TABLE_METRICS = ("mae", "rmse", "imae", "irmse", "delta1")
-
-
-def evaluation_rows_dropped(height: int) -> int:
-    """Offline evaluation drops the top H mod 32 rows (900 -> 896) so the networks fit."""
-    return height % 32
 
 
 class FrameScorer:
@@ -49,7 +45,7 @@ class FrameScorer:
         """(prediction, ground truth) cropped to the evaluation rows; the prediction may be
         full height or already without the dropped top rows."""
         gt = self.ground_truth.depth_map(stamp_ns)
-        dropped = evaluation_rows_dropped(gt.shape[0])
+        dropped = evaluation_window(*gt.shape[:2]).top
         gt = gt[dropped:]
         if prediction.shape == (gt.shape[0] + dropped, gt.shape[1]):
             prediction = prediction[dropped:]
@@ -138,8 +134,7 @@ class RigScorer:
     def results(self) -> dict:
         """Per camera the `FrameScorer` results, and the rig's metrics and counts on top."""
         cameras = {c: s.results() for c, s in self.scorers.items()}
-        rig = DepthMetricsAccumulator(self.caps)
-        rig.load_state(sum(s.accumulator.state() for s in self.scorers.values()))
+        rig = DepthMetricsAccumulator.merged([s.accumulator for s in self.scorers.values()])
         return {
             "metrics": rig.compute(),
             "bag": str(self.bag),
