@@ -164,8 +164,25 @@ class Trainer:
                 f"--teacher_checkpoint {path} holds a {meta.get('arch')!r} network; the teacher "
                 "must be a CaFNet checkpoint (arch 'cafnet', or the published CaFNet file)"
             )
+        self._check_teacher_widths(teacher, path)
         teacher.eval().requires_grad_(False)
         return teacher
+
+    def _check_teacher_widths(self, teacher: torch.nn.Module, path: str) -> None:
+        """Radar feature distillation compares the student's radar taps with the teacher's
+        gated radar features channel by channel, and their widths follow the teacher's
+        decoder width: refuse a teacher of other widths now, not as a shape error in step 1."""
+        if self.options.w_radar_feature_distill <= 0:
+            return
+        teacher_widths = tuple(gate.project.out_channels for gate in teacher.decoder.gates)
+        student_widths = tuple(self.model.radar_encoder.out_channels)
+        if teacher_widths != student_widths:
+            raise TrainingSetupError(
+                f"--teacher_checkpoint {path}: its gated radar features are {teacher_widths} "
+                f"channels wide, the student's radar taps {student_widths} (a teacher with "
+                "the published num_features 512 matches); set --w_radar_feature_distill 0 "
+                "to distil from it anyway"
+            )
 
     def _build_loss(self) -> torch.nn.Module:
         from lircdepth.losses import DistillationLoss, TeacherLoss

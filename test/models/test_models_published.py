@@ -437,3 +437,23 @@ def test_a_student_checkpoint_is_refused_as_teacher(student_checkpoint, prepared
         TrainingSetupError, match="'lircdepth' network; the teacher must be a CaFNet"
     ):
         train(options)
+
+
+def test_a_teacher_of_other_widths_is_refused_in_one_line(prepared_root, tmp_path):
+    """A narrower CaFNet decoder narrows its gated radar features: the radar feature
+    distillation could not compare them, so training refuses before step 1."""
+    from lircdepth.models import build_model
+    from lircdepth.models.checkpoint import save_checkpoint
+    from lircdepth.training.options import TrainingSetupError
+    from lircdepth.training.trainer import train
+
+    narrow = build_model("cafnet", num_features=128)
+    teacher = save_checkpoint(
+        tmp_path / "narrow_teacher.pt",
+        {"arch": "cafnet", "model_config": {"num_features": 128}, "model": narrow.state_dict()},
+    )
+    options = one_step_student_run(prepared_root, tmp_path, teacher)
+    with pytest.raises(TrainingSetupError, match=r"\(16, 32, 32, 128, 512\) channels wide"):
+        train(options)
+    options.w_radar_feature_distill = 0.0
+    assert train(options)["global_step"] == 1
