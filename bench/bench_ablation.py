@@ -57,7 +57,7 @@ def dataset(args: argparse.Namespace, out: Path) -> tuple[Path, tuple[int, int] 
         )
     )
     dataroot = demo.make_world(config, out)
-    size = tuple(args.input) if args.input else None  # None: the argument files' crops
+    size = tuple(args.input) if args.input else None  # None: the argument files' input
     return demo.prepare_world(dataroot, "v1.0-mini", out, synthetic=True), size
 
 

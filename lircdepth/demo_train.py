@@ -1,10 +1,11 @@
-"""The demo's training runs, side by side: one process and one core per network.
+"""The demo's training runs, in waves of processes side by side, one core each.
 
 Why processes and not threads: at the demo's small input a training step is hundreds of
 small operations, and two threads in one process ran a teacher step only about 1.2x
 faster than one thread (measured on 2 cores), while two one-thread processes keep both
-cores busy. The teacher and the student without distillation need nothing from each
-other, so they train together; the distilled student follows (it needs the teacher).
+cores busy. The teacher comes first, alone (the distilled student needs it; its 2
+threads beat an idle core), then both students together, so that they differ only by
+distillation, not by load or thread count.
 Each run keeps its argument file's thread count, so the float order, and with it the
 numbers, does not depend on how many cores the machine has.
 """
