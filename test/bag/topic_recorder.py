@@ -3,9 +3,10 @@
     python topic_recorder.py OUT.json IDLE_SECONDS TOPIC=pkg/msg/Type [...]
 
 Creates the subscriptions (reliable; /tf_static latched), touches OUT.json.ready, then
-records per message: topic, header stamp (ns), wall-clock receive time and a digest of
-the payload, until IDLE_SECONDS pass without a message (counted from the first one, or
-60 s without any), and writes the list to OUT.json.
+records per message: topic, header stamp (ns), monotonic receive time (s: the wall clock
+can step while a test runs) and a digest of the payload, until IDLE_SECONDS pass
+without a message (counted from the first one, or 60 s without any), and writes the
+list to OUT.json.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def main(out: str, idle: str, *topic_types: str) -> None:
                     {
                         "topic": topic,
                         "stamp": header_stamp(msg),
-                        "time": time.time(),
+                        "time": time.monotonic(),
                         "digest": payload_digest(msg),
                     }
                 )
