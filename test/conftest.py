@@ -5,12 +5,23 @@ Fixtures import their modules lazily so a broken area fails only the tests that 
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 # Small but model-compatible: 704 x 388 drops 4 top rows to 704 x 384 (both / 32).
 TEST_WIDTH, TEST_HEIGHT = 704, 388
+
+
+@pytest.fixture(scope="module")
+def module_tmp_path(request, tmp_path_factory) -> Iterator[Path]:
+    """A folder for one test module's large files, removed when the module is done with it
+    (pytest keeps `tmp_path_factory` folders to the end of the session)."""
+    folder = tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2])
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

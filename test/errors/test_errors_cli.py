@@ -70,11 +70,11 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory, student_checkpoint) -> World:
+def world(module_tmp_path, student_checkpoint) -> World:
     from lircdepth.data.prepare import PrepareConfig, prepare
     from lircdepth.synth import SynthConfig, generate
 
-    tmp = tmp_path_factory.mktemp("errors")
+    tmp = module_tmp_path
     root = tmp / "root"
     config = SynthConfig(scenes=2, keyframes=3, seed=3, width=704, height=388, camera_sweeps=False)
     generate(root, config)

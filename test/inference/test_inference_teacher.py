@@ -10,12 +10,12 @@ from lircdepth.inference import DepthEstimator
 
 
 @pytest.fixture(scope="module")
-def teacher_checkpoint(tmp_path_factory):
+def teacher_checkpoint(module_tmp_path):
     from lircdepth.models import build_model
     from lircdepth.models.checkpoint import save_checkpoint
 
     torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("teacher") / "teacher.pt"
+    path = module_tmp_path / "teacher.pt"
     save_checkpoint(
         path, {"arch": "cafnet", "model_config": {}, "model": build_model("cafnet").state_dict()}
     )

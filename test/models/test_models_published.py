@@ -139,14 +139,14 @@ def write_published(arch: str, folder: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def published_student(tmp_path_factory) -> Path:
-    return write_published("lircdepth", tmp_path_factory.mktemp("published"))
+@pytest.fixture(scope="module")
+def published_student(module_tmp_path) -> Path:
+    return write_published("lircdepth", module_tmp_path)
 
 
-@pytest.fixture(scope="session")
-def published_teacher(tmp_path_factory) -> Path:
-    return write_published("cafnet", tmp_path_factory.mktemp("published"))
+@pytest.fixture(scope="module")
+def published_teacher(module_tmp_path) -> Path:
+    return write_published("cafnet", module_tmp_path)
 
 
 @pytest.fixture(scope="module")

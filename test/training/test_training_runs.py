@@ -54,8 +54,8 @@ def tensorboard_tags(run_dir):
 
 
 @pytest.fixture(scope="module")
-def teacher_run(prepared_root, tmp_path_factory):
-    log_directory = tmp_path_factory.mktemp("runs")
+def teacher_run(prepared_root, module_tmp_path):
+    log_directory = module_tmp_path
     summary = train(tiny_options("teacher", prepared_root, log_directory, save_freq=0))
     return log_directory / "teacher", summary
 
