@@ -87,7 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_const",
         dest="preset",
         const="full",
-        help="more scenes and steps: better numbers, about 50 minutes on 2 idle cores",
+        help="more scenes and steps: better numbers, about 55 minutes on 2 idle cores",
     )
     parser.set_defaults(preset="default")
     for name, text in (

@@ -132,6 +132,13 @@ def add_training_arguments(
         help="also ask torch for deterministic kernels (slower on GPU)",
     )
     add_run(
+        "--channels_last",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="weights and batches in channels_last memory (the student on one CPU thread: "
+        "1.2x faster steps; same math, other float order)",
+    )
+    add_run(
         "--num_threads",
         type=int,
         default=0,

@@ -88,7 +88,10 @@ class Trainer:
 
         self.arch = ARCH_OF_MODE[options.mode]
         self.model_config = self._model_config()
-        self.model = build_model(self.arch, **self.model_config).to(self.device)
+        self.memory_format = torch.channels_last if options.channels_last else torch.preserve_format
+        self.model = build_model(self.arch, **self.model_config).to(
+            self.device, memory_format=self.memory_format
+        )
         if options.mode == "teacher" and options.freeze_as_published:
             freeze(self.model.published_frozen_parameters())
         self.teacher = self._load_teacher()
@@ -165,8 +168,7 @@ class Trainer:
                 "must be a CaFNet checkpoint (arch 'cafnet', or the published CaFNet file)"
             )
         self._check_teacher_widths(teacher, path)
-        teacher.eval().requires_grad_(False)
-        return teacher
+        return teacher.eval().requires_grad_(False).to(memory_format=self.memory_format)
 
     def _check_teacher_widths(self, teacher: torch.nn.Module, path: str) -> None:
         """Radar feature distillation compares the student's radar taps with the teacher's
@@ -308,11 +310,7 @@ class Trainer:
 
     def _train_step(self, batch: dict, epoch: int) -> None:
         o = self.options
-        batch = {
-            k: v.to(self.device, non_blocking=True)
-            for k, v in batch.items()
-            if k in BATCH_TENSOR_KEYS
-        }
+        batch = {k: self._to_device(v) for k, v in batch.items() if k in BATCH_TENSOR_KEYS}
         self.network.train()
         with autocast(self.device, o.amp):
             output = self.network(batch["image"], batch["radar"])
@@ -337,6 +335,11 @@ class Trainer:
         self.scheduler.step()
         self.global_step += 1
         self._log(loss, terms, batch, output)
+
+    def _to_device(self, tensor: torch.Tensor) -> torch.Tensor:
+        image_like = tensor.dim() == 4
+        memory_format = self.memory_format if image_like else torch.preserve_format
+        return tensor.to(self.device, non_blocking=True, memory_format=memory_format)
 
     def _check_finite(self, loss: torch.Tensor, epoch: int) -> None:
         """Stop every rank together when any rank's loss is not finite."""

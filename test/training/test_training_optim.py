@@ -78,3 +78,4 @@ def test_student_groups_as_published():
     assert sizes == [2_902_272, 2_920_300, 6_822_656]
     assert sum(len(g["params"]) for g in optimizer.param_groups) == 479
     assert (optimizer.defaults["lr"], optimizer.defaults["eps"]) == (5e-5, 1e-2)
+    assert optimizer.defaults["fused"], "CPU and CUDA take the fused AdamW kernel"

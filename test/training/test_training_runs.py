@@ -91,12 +91,17 @@ def test_teacher_run_writes_checkpoints_options_and_tensorboard(teacher_run):
 def test_student_distilled_from_the_teacher(teacher_run, prepared_root, tmp_path):
     teacher_dir, _ = teacher_run
     options = tiny_options(
-        "student", prepared_root, tmp_path, teacher_checkpoint=str(teacher_dir / "last.pt")
+        "student",
+        prepared_root,
+        tmp_path,
+        teacher_checkpoint=str(teacher_dir / "last.pt"),
+        channels_last=True,
     )
     assert train(options)["global_step"] == 2
-    assert (
-        load_checkpoint(tmp_path / "student" / "last.pt", map_location="cpu")["arch"] == "lircdepth"
-    )
+    last = load_checkpoint(tmp_path / "student" / "last.pt", map_location="cpu")
+    assert last["arch"] == "lircdepth"
+    stem = last["model"]["image_encoder.backbone.stages.0.0.0.weight"]
+    assert stem.is_contiguous(memory_format=torch.channels_last) and not stem.is_contiguous()
     scalars, _ = tensorboard_tags(tmp_path / "student")
     distill_terms = {
         "image_feature_distill",
