@@ -55,9 +55,8 @@ def tensorboard_tags(run_dir):
 
 @pytest.fixture(scope="module")
 def teacher_run(prepared_root, module_tmp_path):
-    log_directory = module_tmp_path
-    summary = train(tiny_options("teacher", prepared_root, log_directory, save_freq=0))
-    return log_directory / "teacher", summary
+    summary = train(tiny_options("teacher", prepared_root, module_tmp_path, save_freq=0))
+    return module_tmp_path / "teacher", summary
 
 
 def test_teacher_run_writes_checkpoints_options_and_tensorboard(teacher_run):
