@@ -55,11 +55,13 @@ def test_every_fault_is_counted_under_its_kind(fuzz_results, live_node):
     cases = _cases(fuzz_results)
     assert len(cases) >= 20
     wrong = {
-        name: (case["key"], case["growth"], case["expected"])
+        name: (case["key"], case["growth"], case["expected"], case["rounds_lost_in_transport"])
         for name, case in cases.items()
         if case["growth"] != case["expected"]
     }
-    assert not wrong, f"case: (key, counted, expected) {wrong}\n{live_node.log.read_text()}"
+    assert not wrong, (
+        f"case: (key, counted, expected, rounds lost in transport) {wrong}\n{live_node.log.read_text()}"
+    )
     assert fuzz_results["diagnostics"].get("bad.processing_errors", 0) == 0
 
 
