@@ -24,6 +24,18 @@ def module_tmp_path(request, tmp_path_factory) -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def _shared_memory_segments(pid: int) -> set[Path]:
+    maps = Path(f"/proc/{pid}/maps").read_text().splitlines()
+    return {Path(line.split()[-1]) for line in maps if "/dev/shm/fastdds_" in line}
+
+
+@pytest.fixture(scope="session")
+def shared_memory_segments():
+    """shared_memory_segments(pid) -> the Fast DDS shared-memory files a process has mapped
+    (64 MiB each with the project's profile; a clean shutdown removes them)."""
+    return _shared_memory_segments
+
+
 @pytest.fixture(scope="session")
 def synth_root(tmp_path_factory) -> Path:
     """A 3-scene x 4-keyframe synthetic dataroot (v1.0-mini) at test image size."""

@@ -181,14 +181,8 @@ def test_node_replay_end_to_end(
     assert all(np.isfinite(results["metrics"][cap]["mae"]) for cap in ("50", "70", "80"))
 
 
-def _shared_memory_segments(pid: int) -> set[Path]:
-    """The Fast DDS shared-memory files a process has mapped."""
-    maps = Path(f"/proc/{pid}/maps").read_text().splitlines()
-    return {Path(line.split()[-1]) for line in maps if "/dev/shm/fastdds_" in line}
-
-
 def test_sigterm_shuts_the_tool_down_and_frees_its_shared_memory(
-    tmp_path, ros_env, start_process, wait_for_file
+    tmp_path, ros_env, start_process, wait_for_file, shared_memory_segments
 ):
     """`kill` of a bag tool must not leave its 64 MiB shared-memory segment behind."""
     ready = tmp_path / "responder.ready"
@@ -196,7 +190,7 @@ def test_sigterm_shuts_the_tool_down_and_frees_its_shared_memory(
         [str(HELPERS / "depth_responder.py"), "0", str(ready), "image=depth"], ros_env
     )
     wait_for_file(ready)
-    segments = _shared_memory_segments(responder.pid)
+    segments = shared_memory_segments(responder.pid)
     assert segments, "the tool uses no shared memory: is the Fast DDS profile applied?"
     responder.terminate()
     assert responder.wait(timeout=20) == 143

@@ -1,7 +1,8 @@
 """The node in real processes over real DDS: synthetic-world frames in, exact depth out,
 and every kind of bad input counted while the node keeps running.
 
-One node process serves the whole module (start-up costs more than the tests).
+One node process serves the whole module (start-up costs more than the tests); the SIGTERM
+test stops its own.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -17,6 +19,7 @@ pytestmark = pytest.mark.ros
 
 FRAMES = 3
 PEER_TIMEOUT = 120
+READY_TIMEOUT = 120
 
 
 def _run_peer(ros_tools, live_node, args: list[str], log) -> None:
@@ -137,3 +140,26 @@ def test_bad_start_up_parameters_exit_with_a_clear_message(
     )
     assert done.returncode != 0
     assert f"'{named}'" in done.stderr, done.stderr
+
+
+def test_sigterm_ends_the_node_and_frees_its_shared_memory(
+    student_checkpoint, ros_tools, shared_memory_segments, tmp_path
+):
+    """`kill`, systemd and `docker stop` send SIGTERM: the node must shut down as on Ctrl-C,
+    not leave its 64 MiB shared-memory segment in /dev/shm."""
+    log = tmp_path / "node.log"
+    node = ros_tools.start(
+        ros_tools.node_args(student_checkpoint, "device:=cpu"), ros_tools.isolated_env(), log
+    )
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while "ready:" not in log.read_text() and node.poll() is None:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        segments = shared_memory_segments(node.pid)
+        assert segments, log.read_text()
+        node.terminate()
+        assert node.wait(timeout=30) == 0, log.read_text()
+    finally:
+        ros_tools.stop(node)
+    assert not [path for path in segments if path.exists()]
