@@ -84,7 +84,7 @@ def render_camera(
     hits = cast(origin, rays_world, boxes, CAMERA_RANGE, candidates)
 
     points = origin + hits.t[:, None] * rays_world
-    colour = np.empty((len(rays_world), 3))
+    colour = np.zeros((len(rays_world), 3))  # sky rows are painted last; no garbage meanwhile
     sky = hits.obj == NOTHING
     ground = hits.obj == GROUND
     on_box = hits.obj >= 0
