@@ -3,9 +3,10 @@
 fuzz DATAROOT NODE_PID OUT.json: two good frames (warm-up), then each case of `CASES`
 (each variant sent back to back, waiting until the node's /diagnostics counter for the case
 has grown by the number of sends; a round the middleware lost a message of is sent again),
-then a good frame; writes per case the counter growth and seconds taken, the node's VmRSS/VmHWM (from /proc/NODE_PID/status) around the
-oversized inputs, whether a truncated serialised CameraInfo reached the node, and whether
-the good frame after all of it got its depth.
+then a good frame; writes per case the counter growth and seconds taken, the node's
+VmRSS/VmHWM (from /proc/NODE_PID/status) around the oversized inputs, whether a truncated
+serialised CameraInfo reached the node, and whether the good frame after all of it got its
+depth.
 """
 
 from __future__ import annotations
