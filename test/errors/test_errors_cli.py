@@ -303,12 +303,20 @@ def test_full_disk_during_a_checkpoint_save_is_reported_as_disk_full(world):
     assert f"errno 28 {target} []" in result.stdout, result.stdout + result.stderr[-2000:]
 
 
+def _as_from_a_terminal() -> None:
+    """SIGINT at its default, as in a shell's foreground job: a test runner started in the
+    background (`cmd &` without job control) ignores SIGINT, its children inherit that,
+    and Python then never turns Ctrl-C into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_ends_cleanly_with_130_and_no_temp_file(world):
     out = world.tmp / "interrupted"
     process = subprocess.Popen(
         [str(LIRCDEPTH), "prepare", "--dataroot", str(world.root), "--out", str(out),
          "--accumulate-sweeps", "1", "--accumulate-sweeps-test", "1", "--no-progress"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_as_from_a_terminal,
     )  # fmt: skip
     deadline = time.monotonic() + 120
     while not (out / "radar").is_dir() and process.poll() is None and time.monotonic() < deadline:
