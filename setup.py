@@ -1,57 +1,47 @@
-"""One distribution: the `lircdepth` core library and the `lircdepth_ros` ROS 2 glue.
+"""The ament_python side of the `lircdepth` distribution (everything else: pyproject.toml).
 
-It is also an ament_python package (package.xml, resource/ marker, data_files), so
-`colcon build` on a ROS 2 install builds the same tree.
+colcon builds an ament_python package by running setup.py, and `ros2 run/launch/pkg` find
+a package by what its ament prefix holds: the index entry, share/lircdepth/package.xml,
+the launch and config files (and the training argument files the core reads from there).
+setuptools discourages `data-files` in pyproject.toml, so they are listed here.
 """
 
 from glob import glob
+from pathlib import Path
 
-from setuptools import find_packages, setup
+from setuptools import setup
 
-ROS_PACKAGE = "lircdepth_ros"
+ROS_PACKAGE = "lircdepth"
+SHARE = f"share/{ROS_PACKAGE}"
+SOURCE = Path(__file__).resolve().parent
+
+
+def link_project_files() -> None:
+    """`colcon build --symlink-install` runs setup.py in its build folder, beside links to
+    setup.py, setup.cfg, package.xml, the packages and the data files but not to pyproject.toml
+    (measured, colcon-core 0.21.3: there setuptools then found no metadata and refused the
+    "multiple top-level packages"). Link it, and the README it names, there too."""
+    if not Path("setup.py").is_symlink():  # run in the source tree, not in colcon's build folder
+        return
+    for name in ("pyproject.toml", "README.md"):
+        here = Path(name)
+        if not here.exists() and (SOURCE / name).exists():
+            here.symlink_to(SOURCE / name)
+
+
+link_project_files()
 
 setup(
-    name="lircdepth",
-    version="0.1.0",
-    description="Lightweight radar-camera depth estimation (LiRCDepth) with a ROS 2 node",
-    packages=find_packages(
-        include=["lircdepth", "lircdepth.*", "lircdepth_ros", "lircdepth_ros.*"]
-    ),
-    package_data={"lircdepth": ["configs/*.txt"]},
+    # Here, not as pyproject's requires-python (declared dynamic there): colcon reads setup()'s
+    # values back through repr() and ast.literal_eval (colcon-python-setup-py 0.2.9), and
+    # requires-python arrives as a SpecifierSet object; measured: `colcon build` failed with
+    # "SyntaxError: invalid syntax" on `<SpecifierSet('>=3.10')>`.
+    python_requires=">=3.10",
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{ROS_PACKAGE}"]),
-        (f"share/{ROS_PACKAGE}", ["package.xml"]),
-        (f"share/{ROS_PACKAGE}/launch", glob("launch/*.py")),
-        (f"share/{ROS_PACKAGE}/config", glob("config/*")),
-        (f"share/{ROS_PACKAGE}/training/args", glob("training/args/*.txt")),
+        (SHARE, ["package.xml"]),
+        (f"{SHARE}/launch", glob("launch/*.py")),
+        (f"{SHARE}/config", glob("config/*")),
+        (f"{SHARE}/training/args", glob("training/args/*.txt")),
     ],
-    python_requires=">=3.10",
-    install_requires=[
-        "numpy",
-        "torch",
-        "torchvision",
-        "opencv-python-headless",
-        "nuscenes-devkit",
-        "scipy",
-        "threadpoolctl",
-        "pyyaml",
-        "tqdm",
-    ],
-    extras_require={
-        "export": ["onnx", "onnxruntime"],
-        "bags": ["rosbags"],
-        "logging": ["tensorboard"],
-        "test": ["pytest"],
-    },
-    zip_safe=True,
-    maintainer="LiRCDepth maintainers",
-    maintainer_email="lircdepth-maintainers@example.com",
-    license="Apache-2.0",
-    tests_require=["pytest"],
-    entry_points={
-        "console_scripts": [
-            "lircdepth = lircdepth.cli:main",
-            "lircdepth_node = lircdepth_ros.launcher:main",
-        ],
-    },
 )

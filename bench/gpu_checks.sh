@@ -59,7 +59,7 @@ import json, sys, time
 from pathlib import Path
 import numpy as np
 from lircdepth.inference import BackendUnavailableError, DepthEstimator
-from lircdepth.inference.benchmark import random_checkpoints, synthetic_frame
+from lircdepth.bench.inference import random_checkpoints, synthetic_frame
 out = Path(sys.argv[1])
 checkpoint = random_checkpoints(["student"], out)["student"]
 frame = synthetic_frame(896, 1600)
@@ -79,12 +79,12 @@ print(json.dumps(result))
 EOF
 
 step "bench 896x1600" 90
-timeout 90 "$py" -m lircdepth.inference.benchmark --device cuda --sizes 896x1600 \
+timeout 90 "$py" -m lircdepth.bench.inference --device cuda --sizes 896x1600 \
     --repeats 30 --warmup 5 --engines reference:fp32 torch:fp32 torch:fp16 tensorrt:fp16 \
     --json "$out/bench.json" 2>&1 | tee "$out/bench.txt"
 
 step "bench 352x704 CUDA graphs" 60
-timeout 60 "$py" -m lircdepth.inference.benchmark --device cuda --sizes 352x704 \
+timeout 60 "$py" -m lircdepth.bench.inference --device cuda --sizes 352x704 \
     --repeats 50 --warmup 5 --engines torch:fp16 tensorrt:fp16 tensorrt:fp16+graph \
     --json "$out/bench_graph.json" 2>&1 | tee -a "$out/bench.txt"
 

@@ -1,12 +1,19 @@
 """Launch lircdepth_node with the shipped parameters and the Fast DDS shared-memory profile.
 
-    ros2 launch lircdepth_ros lircdepth.launch.py checkpoint:=/path/student.pt \
+    ros2 launch lircdepth lircdepth.launch.py checkpoint:=/path/student.pt \
         image:=/cam_front/image_raw camera_info:=/cam_front/camera_info radar:=/radar_front
-    ros2 launch lircdepth_ros lircdepth.launch.py checkpoint:=/path/student.pt rig:=nuscenes
+    ros2 launch lircdepth lircdepth.launch.py checkpoint:=/path/student.pt rig:=nuscenes
 
-`rig:=nuscenes` adds config/rig_nuscenes.yaml after the params file: six cameras and five
-radars on the topics of `lircdepth bag convert` (the image/camera_info/radar/depth
-arguments then do not apply; see docs/ros.md, "Surround view").
+`rig:=nuscenes` adds config/rig_nuscenes.yaml: six cameras and five radars on the topics
+of `lircdepth bag convert` (the image/camera_info/radar/depth arguments then do not apply;
+see docs/ros.md, "Surround view"). Files apply in this order, the last one winning: the
+shipped config/lircdepth.yaml, the rig file, the user's `params_file:`, then the
+`checkpoint`/`device`/`use_sim_time` arguments.
+
+Several instances: `namespace:=/car/front node_name:=depth_front` (topics and parameters
+under the namespace; each instance's /diagnostics status is named by its full node name);
+`log_level:=debug` sets the node's log level; `managed:=true` starts a managed (lifecycle)
+node (`ros2 lifecycle set /lircdepth_node configure`, then `activate`).
 
 The profile is given to the node's process only (additional_env), so a launch file that
 includes this one does not pass it on to the processes it starts afterwards.
@@ -20,13 +27,14 @@ from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 
 from launch import LaunchDescription
+from lircdepth_ros.compat import profile_env_names
 
 
 def _share_dir() -> Path:
     try:
         from ament_index_python.packages import get_package_share_directory
 
-        return Path(get_package_share_directory("lircdepth_ros"))
+        return Path(get_package_share_directory("lircdepth"))
     except (ImportError, LookupError, OSError):
         return Path(__file__).resolve().parents[1]
 
@@ -47,6 +55,10 @@ def generate_launch_description() -> LaunchDescription:
         "camera_info": ("camera_info", "camera info topic"),
         "radar": ("radar", "radar PointCloud2 topic"),
         "depth": ("depth", "output depth topic"),
+        "namespace": ("", "namespace of the node and its relative topics; empty = none"),
+        "node_name": ("lircdepth_node", "node name (several instances need distinct names)"),
+        "log_level": ("info", "log level: debug, info, warn, error or fatal"),
+        "managed": ("false", "true: a managed (lifecycle) node, configured by ros2 lifecycle set"),
     }
     return LaunchDescription(
         [
@@ -59,7 +71,7 @@ def generate_launch_description() -> LaunchDescription:
 
 def _node(context) -> list[Node]:
     """The node; `checkpoint`/`device` override the params file only when given."""
-    names = ("params_file", "use_sim_time", "fastdds_profile", "image", "camera_info", "radar")
+    names = ("use_sim_time", "fastdds_profile", "image", "camera_info", "radar")
     config = {name: LaunchConfiguration(name) for name in (*names, "depth")}
     overrides = {
         name: value
@@ -71,13 +83,25 @@ def _node(context) -> list[Node]:
     rig_files = [_share_dir() / "config" / f"rig_{rig}.yaml"] if rig else []
     if rig_files and not rig_files[0].is_file():
         raise RuntimeError(f"launch argument rig:={rig}: no such rig file {rig_files[0]}")
+    # The user's params file goes after the rig file, so its topics.* (e.g. compressed
+    # images) win over the rig's; the shipped defaults go first.
+    shipped = str(_share_dir() / "config" / "lircdepth.yaml")
+    user = LaunchConfiguration("params_file").perform(context)
+    files = [shipped, *map(str, rig_files), *([user] if user != shipped else [])]
     node = Node(
-        package="lircdepth_ros",
+        package="lircdepth",
         executable="lircdepth_node",
-        name="lircdepth_node",
+        name=LaunchConfiguration("node_name"),
+        namespace=LaunchConfiguration("namespace"),
+        ros_arguments=["--log-level", LaunchConfiguration("log_level")],
+        arguments=["--managed"]
+        if LaunchConfiguration("managed").perform(context) == "true"
+        else [],
         output="screen",
-        parameters=[config["params_file"], *map(str, rig_files), overrides],
-        additional_env={"FASTDDS_DEFAULT_PROFILES_FILE": config["fastdds_profile"]},
+        parameters=[*files, overrides],
+        # Under the name the installed Fast DDS reads (3.x, Kilted: FASTDDS_..., 2.x, Jazzy:
+        # FASTRTPS_...; lircdepth_ros/compat.py).
+        additional_env=dict.fromkeys(profile_env_names(), config["fastdds_profile"]),
         remappings=[
             ("image", config["image"]),
             ("camera_info", config["camera_info"]),

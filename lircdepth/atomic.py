@@ -126,12 +126,15 @@ def write_json_atomic(path: str | os.PathLike, value: Any, indent: int | None = 
     write_text_atomic(path, text + "\n")
 
 
-def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
-    """Delete the temp files a killed run left in `folder` (not recursive); returns them."""
+def remove_stale_temps(folder: str | os.PathLike, recursive: bool = False) -> list[Path]:
+    """Delete the temp files a killed run left in `folder` (its subfolders too when
+    `recursive`); returns them."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    stale = [p for p in folder.glob(f".*.*{TEMP_SUFFIX}") if p.is_file()]
+    pattern = f".*.*{TEMP_SUFFIX}"
+    found = folder.rglob(pattern) if recursive else folder.glob(pattern)
+    stale = [p for p in found if p.is_file()]
     for path in stale:
         path.unlink(missing_ok=True)
     return stale

@@ -2,44 +2,58 @@
 
     lircdepth bench inference [ARGS...]   DepthEstimator: engines x precisions x resolutions
     lircdepth bench precision [ARGS...]   accuracy of bf16 / int8 against fp32 on a test split
-    lircdepth bench models [ARGS...]      the networks alone (lircdepth.models.benchmark)
-    lircdepth bench prepare [ARGS...]     dataset preparation (bench/bench_prepare.py)
-    lircdepth bench synth [ARGS...]       synthetic world generation (bench/bench_synth.py)
-    lircdepth bench node [ARGS...]        ROS node latency and overhead (bench/bench_node.py)
-    lircdepth bench ablation [ARGS...]    distillation ablation over seeds (bench/bench_ablation.py)
+    lircdepth bench models [ARGS...]      the networks alone
+    lircdepth bench prepare [ARGS...]     dataset preparation
+    lircdepth bench synth [ARGS...]       synthetic world generation
+    lircdepth bench bagdata [ARGS...]     bag reading: JPEG decode at 1600x900, packed radar clouds
+    lircdepth bench predict [ARGS...]     lircdepth predict over a synthetic dataroot (fps, resume)
+    lircdepth bench ablation [ARGS...]    distillation ablation over seeds
+    lircdepth bench node [ARGS...]        ROS node latency and overhead (with lircdepth_ros)
     lircdepth bench all                   every benchmark present, with its defaults (not precision)
 
-ARGS go to the chosen benchmark unchanged (`lircdepth bench inference --help`).
+ARGS go to the chosen benchmark unchanged (`lircdepth bench inference --help`). The core's
+benchmarks live in `lircdepth/bench/`; packages add theirs through the
+`lircdepth.benchmarks` entry-point group (`lircdepth_ros` adds `node`).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import runpy
 import sys
 from collections.abc import Callable
-from pathlib import Path
+from importlib.metadata import entry_points
 
 from lircdepth.errors import UsageError
-from lircdepth.resources import shipped_file
 
 # name -> benchmark module exposing main(argv) -> int
-BENCH_MODULES = {
-    "inference": "lircdepth.inference.benchmark",
-    "models": "lircdepth.models.benchmark",
-    "precision": "lircdepth.inference.precision",
+CORE_BENCHMARKS = {
+    name: f"lircdepth.bench.{name}"
+    for name in (
+        "inference",
+        "models",
+        "precision",
+        "prepare",
+        "synth",
+        "bagdata",
+        "predict",
+        "ablation",
+    )
 }
-# name -> script in bench/ run as __main__
-BENCH_SCRIPTS = {
-    "prepare": "bench_prepare.py",
-    "synth": "bench_synth.py",
-    "node": "bench_node.py",
-    "ablation": "bench_ablation.py",
-}
-BENCHMARKS = (*BENCH_MODULES, *BENCH_SCRIPTS)
+ENTRY_POINT_GROUP = "lircdepth.benchmarks"
 # Need a trained checkpoint and data, or train for long, so `all` (defaults only) leaves them out.
 NEEDS_ARGUMENTS = ("precision", "ablation")
+
+
+def benchmark_modules() -> dict[str, str]:
+    """name -> module: the core's benchmarks and those installed packages register."""
+    found = dict(CORE_BENCHMARKS)
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(entry.name, entry.value)
+    return found
+
+
+BENCHMARKS = tuple(benchmark_modules())
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,28 +62,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def find_benchmark(name: str) -> Callable[[list[str]], int] | None:
-    """The benchmark's main(argv), or None when its module or script is not in this tree."""
-    if name in BENCH_MODULES:
-        try:
-            return importlib.import_module(BENCH_MODULES[name]).main
-        except ModuleNotFoundError as error:
-            if error.name != BENCH_MODULES[name]:
-                raise
-            return None
-    script = shipped_file(f"bench/{BENCH_SCRIPTS[name]}")
-    return (lambda argv: _run_script(script, argv)) if script is not None else None
-
-
-def _run_script(script: Path, argv: list[str]) -> int:
-    saved = sys.argv
-    sys.argv = [str(script), *argv]
+    """The benchmark's main(argv), or None when its module is not installed."""
+    module_name = benchmark_modules().get(name)
+    if module_name is None:
+        return None
     try:
-        runpy.run_path(str(script), run_name="__main__")
-    except SystemExit as finished:
-        return finished.code if isinstance(finished.code, int) else int(finished.code is not None)
-    finally:
-        sys.argv = saved
-    return 0
+        return importlib.import_module(module_name).main
+    except ModuleNotFoundError as error:
+        if error.name != module_name:
+            raise
+        return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,5 +95,13 @@ def run(args: argparse.Namespace) -> int:
             status = status or 2
             continue
         print(f"== {name} ==", flush=True)
-        status = main([] if args.benchmark == "all" else list(args.bench_args)) or status
+        status = _call(main, [] if args.benchmark == "all" else list(args.bench_args)) or status
     return status
+
+
+def _call(main: Callable[[list[str]], int], argv: list[str]) -> int:
+    """A benchmark's exit status; its own argparse exits (`--help`, a bad flag) included."""
+    try:
+        return main(argv) or 0
+    except SystemExit as finished:
+        return finished.code if isinstance(finished.code, int) else int(finished.code is not None)

@@ -8,6 +8,7 @@ GPU, a full disk) raises a `UserError` naming the file or flag. `run_command` tu
     1   the job failed (unreadable data, disk full, read-only folder, training diverged)
     2   usage: a bad flag value, or a path given on the command line that cannot be used
     130 interrupted by the user (Ctrl-C)
+    143 terminated (SIGTERM: `kill`, systemd, `docker stop`), cleaned up as after Ctrl-C
 
 A traceback is printed only with `lircdepth --debug ...` or for an unexpected exception,
 which is a bug and says so.
@@ -16,6 +17,7 @@ which is a bug and says so.
 from __future__ import annotations
 
 import errno
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -24,13 +26,32 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a process SIGTERM killed
 
 EXIT_CODES_HELP = (
     "exit codes: 0 success, 1 the job failed (bad data, disk full, read-only folder, "
-    "diverged), 2 usage (bad flag value or unusable path given), 130 interrupted (Ctrl-C). "
+    "diverged), 2 usage (bad flag value or unusable path given), 130 interrupted (Ctrl-C), 143 "
+    "terminated (SIGTERM). "
     "Expected failures print one line `lircdepth COMMAND: error: ...`; add --debug "
     "(before COMMAND) for a traceback."
 )
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so every `with`/`finally` cleans up as on Ctrl-C."""
+
+
+# torch's DataLoader re-raises a worker's exception as `type(message)` with this preamble
+# and the worker's whole traceback; the user's one line is the traceback's last line.
+_WORKER_PREAMBLE = re.compile(r"^Caught \w+ in DataLoader worker process \d+\.\n", re.ASCII)
+
+
+def _worker_message(message: str) -> str:
+    """The original message of an error re-raised from a DataLoader worker (else unchanged)."""
+    if not isinstance(message, str) or not _WORKER_PREAMBLE.match(message):
+        return message
+    last = message.rstrip().splitlines()[-1]
+    return last.split(": ", 1)[1] if ": " in last else last
 
 
 class UserError(Exception):
@@ -39,7 +60,7 @@ class UserError(Exception):
     exit_code = EXIT_FAILED
 
     def __init__(self, message: str, hint: str | None = None, exit_code: int | None = None):
-        super().__init__(message)
+        super().__init__(_worker_message(message))
         self.hint = hint
         if exit_code is not None:
             self.exit_code = exit_code
@@ -122,6 +143,11 @@ def run_command(command: str, job: Callable[[], int | None], debug: bool = False
             traceback.print_exc()
         _report(command, describe_os_error(error))
         return EXIT_FAILED
+    except Terminated:
+        if debug:
+            traceback.print_exc()
+        print(f"lircdepth {command}: terminated (SIGTERM)", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         if debug:
             traceback.print_exc()

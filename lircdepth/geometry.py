@@ -13,6 +13,7 @@ In a depth map the nearest point wins a pixel; in a radar map the rule is a para
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 # Radar map channels, in order (DESIGN: depth, rcs, vx, vy).
 RADAR_CHANNELS = ("depth", "rcs", "vx", "vy")
@@ -54,11 +55,11 @@ def matrix_to_quaternion(rotation: np.ndarray) -> np.ndarray:
         q[1 + i] = 0.25 * s
         q[1 + j] = (m[j, i] + m[i, j]) / s
         q[1 + k] = (m[k, i] + m[i, k]) / s
-    q = np.asarray(q)
-    return q if q[0] >= 0 else -q
+    quaternion = np.asarray(q)
+    return quaternion if quaternion[0] >= 0 else -quaternion
 
 
-def make_transform(rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
+def make_transform(rotation: ArrayLike, translation: ArrayLike) -> np.ndarray:
     """4x4 transform from a 3x3 rotation or a (w, x, y, z) quaternion and a translation."""
     rotation = np.asarray(rotation, dtype=np.float64)
     if rotation.shape == (4,):

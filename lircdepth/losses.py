@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -43,14 +43,34 @@ def depth_uncertainty(
     return 1.0 - agreement * valid
 
 
+def published_broadcast_mean(
+    values: torch.Tensor, mask: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
+    """The published depth term at batch B > 1, reproduced on purpose (a defect upstream).
+
+    The authors' code multiplies a B x 1 x H x W mask by a B x H x W softmax weight,
+    which broadcasts to B x B x H x W: sample i's error and mask meet every sample j's
+    weight, sum_ij M_i w_j |e_i| / (sum_ij M_i w_j + 1e-7 B^2 H W). At B = 1 it is the
+    per-sample loss (with the 1e-7 added per pixel).
+    """
+    crossed = mask * weights[:, 0]  # (B, 1, H, W) * (B, H, W) -> (B, B, H, W)
+    return (crossed * values).sum() / (crossed + 1e-7).sum()
+
+
 def uncertainty_rectified_depth_loss(
-    pred: torch.Tensor, depth_interp: torch.Tensor, lidar_single: torch.Tensor
+    pred: torch.Tensor,
+    depth_interp: torch.Tensor,
+    lidar_single: torch.Tensor,
+    published_broadcast: bool = False,
 ) -> torch.Tensor:
     """Dual-target L1 weighted by a softmax over the two uncertainty maps.
 
     u_inter = u(D, P) on M, u_single = u(L, P) on S (1 elsewhere);
     (w_inter, w_single) = softmax over the pair (u_inter, u_single) at each pixel;
-    L_depth = sum(M w_inter |P - D|) / sum(M w_inter) + sum(S w_single |P - L|) / sum(S w_single).
+    L_depth = sum(M w_inter |P - D|) / sum(M w_inter) + sum(S w_single |P - L|) / sum(S w_single),
+    each sample's weights on its own pixels. `published_broadcast` reproduces the
+    authors' code instead, where at batch > 1 the weights mix across samples
+    (`published_broadcast_mean`).
     """
     single = (lidar_single > VALID_DEPTH).to(pred.dtype)
     inter = ((depth_interp > VALID_DEPTH) & (lidar_single <= VALID_DEPTH)).to(pred.dtype)
@@ -62,6 +82,10 @@ def uncertainty_rectified_depth_loss(
         dim=1,
     )
     w_inter, w_single = torch.softmax(uncertainties, dim=1).split(1, dim=1)
+    if published_broadcast:
+        return published_broadcast_mean(
+            (pred - depth_interp).abs(), inter, w_inter
+        ) + published_broadcast_mean((pred - lidar_single).abs(), single, w_single)
     return weighted_mean((pred - depth_interp).abs(), inter * w_inter) + weighted_mean(
         (pred - lidar_single).abs(), single * w_single
     )
@@ -98,9 +122,10 @@ def pixelwise_feature_distillation(
     """
     _check_levels(student_feats, teacher_feats, "feature distillation")
     weights = level_weights(len(student_feats), first_weighs_most=not deepest_first)
-    return sum(
+    total = sum(
         w * F.l1_loss(s, t) for w, s, t in zip(weights, student_feats, teacher_feats, strict=True)
     )
+    return cast(torch.Tensor, total)  # a Tensor (sum's 0 only for no levels: never passed)
 
 
 def pooled_similarity(features: torch.Tensor, pool_scale: float) -> torch.Tensor:
@@ -240,6 +265,9 @@ class DistillationWeights:
     w_smoothness: float = 0.001
     pool_scale: float = 0.2
     distill_start_epoch: int = 0
+    # True: the authors' depth term at batch > 1, weights mixed across samples (a defect
+    # kept only for exact reproduction; see `published_broadcast_mean`).
+    depth_loss_broadcast: bool = False
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> DistillationWeights:
@@ -285,7 +313,7 @@ class DistillationLoss(nn.Module):
         terms: dict[str, torch.Tensor] = {}
         if w.w_depth > 0:
             terms["depth"] = w.w_depth * uncertainty_rectified_depth_loss(
-                student_out.depth, dense, single
+                student_out.depth, dense, single, w.depth_loss_broadcast
             )
         if w.w_smoothness > 0:
             _require(batch, "image")

@@ -25,6 +25,9 @@ from lircdepth.atomic import write_json_atomic
 
 MIN_DEPTH = 1e-3
 DEFAULT_CAPS: tuple[float, ...] = (50.0, 70.0, 80.0)
+# The cap headline numbers are read at (model selection, README and report tables); a
+# string, as the metrics JSON keys are the caps' integer strings.
+HEADLINE_CAP = "80"
 
 # name -> (column title, unit) in the order tables print them.
 METRICS: dict[str, tuple[str, str]] = {
@@ -143,7 +146,7 @@ class DepthMetricsAccumulator:
     def merged(cls, parts: Sequence[DepthMetricsAccumulator]) -> DepthMetricsAccumulator:
         """One accumulator over every image of `parts` (same caps), e.g. a whole camera rig."""
         merged = cls(parts[0].caps)
-        merged.load_state(sum(part.state() for part in parts))
+        merged.load_state(np.asarray(sum(part.state() for part in parts)))
         return merged
 
     @property

@@ -18,7 +18,7 @@ import numpy as np
 
 from lircdepth.atomic import write_atomic
 from lircdepth.geometry import backproject_depth, transform_points
-from lircdepth.training.visualize import colorize
+from lircdepth.visualize import colorize
 
 BACKGROUND = (24, 24, 28)
 LIDAR_COLOUR = (120, 120, 120)
@@ -84,7 +84,7 @@ class BirdsEye:
         )
 
 
-def depth_points(
+def sampled_depth_points(
     depth: np.ndarray, camera_matrix: np.ndarray, stride: int = 4, max_depth: float | None = None
 ) -> np.ndarray:
     """N x 3 camera-frame points of every `stride`-th pixel with a depth in (0, max_depth)
@@ -130,6 +130,7 @@ def _text(image: np.ndarray, text: str, origin: tuple[int, int], colour, scale: 
 
 def _tile(camera: CameraDepth, colour, width: int, max_depth: float) -> np.ndarray:
     height = max(1, round(width * camera.height / camera.width))
+    tile: np.ndarray
     if camera.depth is None:
         tile = np.full((height, width, 3), 50, np.uint8)
         _text(tile, "no depth", (width // 2 - 36, height // 2), (230, 230, 230), 0.5)
@@ -198,7 +199,7 @@ def birds_eye_view(
     _scatter(canvas, bev, lidar_ego, LIDAR_COLOUR)
     for index, camera in enumerate(cameras):
         if camera.depth is not None:
-            points = depth_points(camera.depth, camera.camera_matrix, stride, max_depth)
+            points = sampled_depth_points(camera.depth, camera.camera_matrix, stride, max_depth)
             _scatter(
                 canvas, bev, transform_points(camera.T_ego_from_camera, points), _colour(index)
             )

@@ -48,6 +48,11 @@ class RadarToCamera:
         self.fixed_frame = fixed_frame
         self.fallback = fallback
 
+    def extrapolate_forward(self, allowed: bool) -> None:
+        """Let timed lookups extrapolate past the newest TF (tf_window.BoundedTransforms)."""
+        if hasattr(self.transforms, "forward"):
+            self.transforms.forward = allowed
+
     def camera_from_radar(
         self, camera_frame: str, image_stamp: float, radar_frame: str, radar_stamp: float
     ) -> np.ndarray:

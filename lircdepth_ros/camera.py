@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from rclpy.node import Node
+from rclpy.publisher import Publisher
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
@@ -37,15 +38,17 @@ class CameraStream:
         self.topics = topics
         self.name = topics.name
         self.stats = stats
-        self.pairing = pairing  # RigSync, or MessageFiltersPairing
+        self.pairing = pairing  # pairing.Pairing: the project's or message_filters'
         self.camera_info: CameraInfo | None = None
         self.last_image: float | None = None
+        self.waiting_info_since: float | None = None  # first pair without CameraInfo (monotonic)
         self.failing: str | None = None  # why its last pair was skipped; None once published
         self._node, self._qos = node, qos
         self.pub_depth = node.create_publisher(Image, topics.depth, qos)
         self.pub_info = node.create_publisher(CameraInfo, topics.output("camera_info"), qos)
         self.pub_uncertainty = node.create_publisher(Image, topics.output("uncertainty"), qos)
-        self.pub_points = self.pub_colored = None
+        self.pub_points: Publisher | None = None
+        self.pub_colored: Publisher | None = None
 
     def create_enabled_publishers(self, points: bool, colored: bool) -> None:
         """Optional outputs appear when first enabled (at start-up or by `ros2 param set`)."""
@@ -58,6 +61,12 @@ class CameraStream:
                 Image, self.topics.output("colored"), self._qos
             )
 
+    def has_subscribers(self) -> bool:
+        """Someone listens to one of this camera's outputs (the lazy node works only then)."""
+        outputs = (self.pub_depth, self.pub_info, self.pub_uncertainty)
+        optional = (self.pub_points, self.pub_colored)
+        return any(p.get_subscription_count() > 0 for p in (*outputs, *optional) if p)
+
     def is_live(self, now: float | None = None) -> bool:
         """Has a CameraInfo and sent an image lately: a batch waits for this camera."""
         now = time.monotonic() if now is None else now
@@ -68,15 +77,15 @@ class CameraStream:
         )
 
     def publish(
-        self, header, info: CameraInfo, camera_matrix, result, config, max_depth: float
+        self, image_header, info: CameraInfo, camera_matrix, result, config, max_depth: float
     ) -> None:
-        self.pub_depth.publish(outputs.depth_image(result.depth, header))
+        header = outputs.output_header(image_header, config.camera_frame)
+        depth = outputs.positive_depth(result.depth)
+        self.pub_depth.publish(outputs.depth_image(depth, header))
         self.pub_info.publish(outputs.depth_camera_info(info, header))
         if config.publish_uncertainty and result.uncertainty is not None:
             self.pub_uncertainty.publish(outputs.depth_image(result.uncertainty, header))
         if config.publish_points and self.pub_points is not None:
-            self.pub_points.publish(
-                outputs.depth_points(result.depth, camera_matrix, header, max_depth)
-            )
+            self.pub_points.publish(outputs.depth_cloud(depth, camera_matrix, header, max_depth))
         if config.publish_colored and self.pub_colored is not None:
-            self.pub_colored.publish(outputs.depth_colored(result.depth, max_depth, header))
+            self.pub_colored.publish(outputs.depth_colored(depth, max_depth, header))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import array
 import sys
+from typing import Literal
 
 import numpy as np
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField
@@ -50,6 +51,8 @@ IMAGE_ENCODINGS: dict[str, tuple[type, int]] = {
     "16UC1": (np.uint16, 1),
     "32FC1": (np.float32, 1),
 }
+# The encodings the model takes: 8-bit colour or mono (8UC3 is read as RGB).
+COLOUR_ENCODINGS = tuple(e for e, (scalar, _) in IMAGE_ENCODINGS.items() if scalar == np.uint8)
 
 # PointField datatype constant -> numpy scalar type
 POINT_FIELD_TYPES: dict[int, type] = {
@@ -62,9 +65,22 @@ POINT_FIELD_TYPES: dict[int, type] = {
     PointField.FLOAT32: np.float32,
     PointField.FLOAT64: np.float64,
 }
-NUMPY_TO_POINT_FIELD = {np.dtype(v): k for k, v in POINT_FIELD_TYPES.items()}
+NUMPY_TO_POINT_FIELD: dict[np.dtype, int] = {np.dtype(v): k for k, v in POINT_FIELD_TYPES.items()}
 
 HOST_IS_BIG_ENDIAN = sys.byteorder == "big"
+
+
+def check_pixel_limit(
+    what: str, kind: str, width: int, height: int, max_pixels: int | None
+) -> None:
+    """MessageError `kind` when a `width` x `height` image is over `limits.max_image_pixels`
+    (checked from the header, before anything of that size is allocated)."""
+    if max_pixels is not None and width * height > max_pixels:
+        raise MessageError(
+            f"{what} of {width} x {height} = {width * height} pixels is over the limit of "
+            f"{max_pixels} (limits.max_image_pixels)",
+            kind,
+        )
 
 
 def to_uint8_array(data: bytes | np.ndarray) -> array.array:
@@ -85,18 +101,13 @@ def check_image(msg: Image, max_pixels: int | None = None) -> tuple[np.dtype, in
             "image.encoding",
         )
     scalar, channels = IMAGE_ENCODINGS[msg.encoding]
-    dtype = np.dtype(scalar).newbyteorder(">" if msg.is_bigendian else "<")
+    dtype: np.dtype = np.dtype(scalar).newbyteorder(">" if msg.is_bigendian else "<")
     height, width = int(msg.height), int(msg.width)
     if height <= 0 or width <= 0:
         raise MessageError(
             f"Image.height/width must be positive, got {width} x {height}", "image.size"
         )
-    if max_pixels is not None and height * width > max_pixels:
-        raise MessageError(
-            f"Image of {width} x {height} = {height * width} pixels is over the limit of "
-            f"{max_pixels} (limits.max_image_pixels)",
-            "image.too_large",
-        )
+    check_pixel_limit("Image", "image.too_large", width, height, max_pixels)
     row_bytes = width * channels * dtype.itemsize
     if msg.step < row_bytes:
         raise MessageError(
@@ -132,12 +143,21 @@ def image_to_numpy(msg: Image, max_pixels: int | None = None) -> np.ndarray:
     return image[:, :, 0] if channels == 1 else image
 
 
-def check_colour_image(msg: Image, max_pixels: int | None = None) -> None:
-    """`check_image`, and the encoding must be one the model takes (8-bit colour or mono)."""
-    dtype, _ = check_image(msg, max_pixels)
-    if dtype.itemsize != 1:
+def check_colour_image(msg: Image, max_pixels: int | None = None, min_rows: int = 1) -> None:
+    """`check_image`, the encoding must be one the model takes (8-bit colour or mono), and
+    the image at least `min_rows` high (the node passes the network's minimum)."""
+    if msg.encoding not in COLOUR_ENCODINGS:
         raise MessageError(
-            f"Image.encoding '{msg.encoding}' is not a colour or mono8 image", "image.encoding"
+            f"Image.encoding '{msg.encoding}' is not accepted (accepted: "
+            f"{', '.join(COLOUR_ENCODINGS)})",
+            "image.encoding",
+        )
+    check_image(msg, max_pixels)
+    if msg.height < min_rows:
+        raise MessageError(
+            f"Image of {msg.width} x {msg.height} is under the network's minimum of "
+            f"{min_rows} rows",
+            "image.too_small",
         )
 
 
@@ -192,7 +212,7 @@ def pointcloud2_dtype(msg: PointCloud2) -> np.dtype:
     """Structured dtype of one point, with offsets and `point_step` padding from the message."""
     if not msg.fields:
         raise MessageError("PointCloud2.fields is empty", "pointcloud2.fields")
-    order = ">" if msg.is_bigendian else "<"
+    order: Literal[">", "<"] = ">" if msg.is_bigendian else "<"
     names, formats, offsets = [], [], []
     for field in msg.fields:
         if field.datatype not in POINT_FIELD_TYPES:
@@ -200,7 +220,7 @@ def pointcloud2_dtype(msg: PointCloud2) -> np.dtype:
                 f"PointCloud2 field '{field.name}' has unknown datatype {field.datatype}",
                 "pointcloud2.fields",
             )
-        scalar = np.dtype(POINT_FIELD_TYPES[field.datatype]).newbyteorder(order)
+        scalar: np.dtype = np.dtype(POINT_FIELD_TYPES[field.datatype]).newbyteorder(order)
         count = max(int(field.count), 1)
         end = field.offset + scalar.itemsize * count
         if end > msg.point_step:
@@ -271,7 +291,7 @@ def array_to_pointcloud2(
 ) -> PointCloud2:
     """PointCloud2 from a structured array (fields in host byte order); unorganised unless height > 1."""
     points = np.ascontiguousarray(points)
-    if points.dtype.names is None:
+    if points.dtype.names is None or points.dtype.fields is None:
         raise ValueError("points must be a structured array with named fields")
     fields = []
     for name in points.dtype.names:

@@ -42,6 +42,7 @@ class NodeStats:
         self._rates: dict[str, RateMeter] = defaultdict(RateMeter)
         self._latency: dict[str, list[float]] = defaultdict(list)
         self.last_seen: dict[str, float] = {}
+        self.texts: dict[str, str] = {}  # the last logged text of each fault counter
         self._lock = threading.Lock()
 
     def received(self, stream: str) -> None:
@@ -51,9 +52,11 @@ class NodeStats:
             self.last_seen[stream] = now
             self.counts[f"received.{stream}"] += 1
 
-    def count(self, key: str, amount: int = 1) -> None:
+    def count(self, key: str, amount: int = 1, text: str | None = None) -> None:
         with self._lock:
             self.counts[key] += amount
+            if text is not None:
+                self.texts[key] = text
 
     def latency(self, stage: str, seconds: float) -> None:
         with self._lock:
@@ -128,16 +131,19 @@ def diagnostic_status(
     values: dict[str, float],
     warnings: list[str],
     info: dict[str, str] | None = None,
+    error: bool = False,
+    ok_message: str = "running",
 ) -> DiagnosticStatus:
-    """WARN with a message when something is wrong, else OK.
+    """WARN with a message when something is wrong (ERROR with `error`), else OK.
 
     `info` holds fixed facts (the engine and why it was chosen) listed after the numbers.
     """
+    level = DiagnosticStatus.WARN if warnings else DiagnosticStatus.OK
     return DiagnosticStatus(
-        level=DiagnosticStatus.WARN if warnings else DiagnosticStatus.OK,
+        level=DiagnosticStatus.ERROR if error else level,
         name=name,
         hardware_id=hardware_id,
-        message="; ".join(warnings) if warnings else "running",
+        message="; ".join(warnings) if warnings else ok_message,
         values=[KeyValue(key=key, value=f"{value:g}") for key, value in values.items()]
         + [KeyValue(key=key, value=text) for key, text in (info or {}).items()],
     )

@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 
 from lircdepth.geometry import project_radar, transform_points
 from lircdepth_ros.calibration import RadarToCamera
-from lircdepth_ros.conversions import MessageError, camera_matrix_from_info, image_to_rgb8
+from lircdepth_ros.conversions import MessageError, camera_matrix_from_info
+from lircdepth_ros.image_input import to_rgb8
 from lircdepth_ros.radar import DEFAULT_FIELDS, RadarFieldNames, radar_points_from_cloud
 from lircdepth_ros.tf_buffer import stamp_to_seconds
 
@@ -29,7 +30,7 @@ class FrameInputs:
 
 
 def frame_inputs(
-    image_msg: Image,
+    image_msg: Image | CompressedImage,
     info: CameraInfo,
     radar_msgs: Sequence[PointCloud2],
     extrinsics: RadarToCamera,
@@ -54,7 +55,7 @@ def frame_inputs(
         )
         for cloud in radar_msgs
     ]
-    image = image_to_rgb8(image_msg)
+    image = to_rgb8(image_msg)  # a CompressedImage is decoded here, on the worker thread
     if (info.height, info.width) != image.shape[:2]:
         raise MessageError(
             f"Image is {image.shape[1]} x {image.shape[0]} but CameraInfo says {info.width} x {info.height}",

@@ -9,7 +9,7 @@ per stream; with several radars it pairs an image with one sweep of every radar.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
 
 from rclpy.duration import Duration
 
@@ -20,14 +20,13 @@ except ImportError:
 
 
 class MessageFiltersPairing:
-    """(image, {radar stream: sweep}) from message_filters, handed to `on_pairs` as a
-    one-pair list (the shape of `RigSync`'s results)."""
+    """(image, {radar stream: sweep}) from message_filters, returned by the `add` that
+    completed them (the interface of pairing.py)."""
 
     def __init__(
         self,
         slop: float,
         queue_size: int,
-        on_pairs: Callable[[list], None],
         radars: tuple[str, ...] = ("radar",),
     ) -> None:
         if message_filters is None:
@@ -40,16 +39,32 @@ class MessageFiltersPairing:
         self._sync = message_filters.ApproximateTimeSynchronizer(
             [self._inputs[stream] for stream in streams], queue_size, slop
         )
+        self._decided: list = []
+        self._lock = threading.Lock()
         self._sync.registerCallback(
-            lambda image, *sweeps: on_pairs([(image, dict(zip(radars, sweeps, strict=True)))])
+            lambda image, *sweeps: self._decided.append(
+                (image, dict(zip(radars, sweeps, strict=True)))
+            )
         )
 
-    def add(self, stream: str, msg) -> None:
-        """Feed one accepted message of `stream` ("image" or a radar stream)."""
-        self._inputs[stream].signalMessage(msg)
+    def add(self, stream: str, msg) -> list:
+        """Feed one accepted message of `stream` ("image" or a radar stream); the pairs it
+        completed (message_filters calls back within this call)."""
+        with self._lock:
+            self._inputs[stream].signalMessage(msg)
+            pairs, self._decided = self._decided, []
+        return pairs
 
-    def configure(self, slop: float, queue_size: int) -> None:
-        """New sync.slop / sync.queue_size at run time."""
+    def expire(self) -> list:
+        """Nothing: message_filters decides only when messages arrive."""
+        return []
+
+    def configure(self, slop: float, queue_size: int, max_wait: float = 0.0) -> None:
+        """New sync.slop / sync.queue_size at run time (message_filters has no max_wait)."""
         with self._sync.lock:
             self._sync.slop = Duration(seconds=slop)
             self._sync.queue_size = queue_size
+
+    def counts(self) -> dict[str, float]:
+        """None: message_filters does not count its drops."""
+        return {}

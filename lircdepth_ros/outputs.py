@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 from sensor_msgs.msg import CameraInfo, PointCloud2
 from std_msgs.msg import Header
 
 from lircdepth.geometry import backproject_depth
+from lircdepth.visualize import colorize
 from lircdepth_ros.conversions import numpy_to_image, xyz_to_pointcloud2
+
+# The least depth published, metres. The network's depth is max_depth * sigmoid, which
+# underflows to exact 0 far in its negative range (torch and OpenVINO alike): that is the
+# nearest depth the network can say, not "no value" (REP 118's NaN), and many consumers read
+# 0 as invalid, so such pixels are published at this depth (see docs/ros.md).
+MIN_DEPTH = 0.01
+
+
+def positive_depth(depth: np.ndarray) -> np.ndarray:
+    """The depth with every value below MIN_DEPTH (the sigmoid's exact 0) raised to it."""
+    return np.maximum(depth, np.float32(MIN_DEPTH), dtype=np.float32)
+
+
+def output_header(image_header: Header, camera_frame: str) -> Header:
+    """The image's stamp in the frame the depth is in: `frames.camera` when set (the frame
+    the radar was brought into), else the image's own frame_id."""
+    return Header(stamp=image_header.stamp, frame_id=camera_frame or image_header.frame_id)
 
 
 def depth_image(depth: np.ndarray, header: Header):
@@ -33,7 +50,7 @@ def depth_camera_info(info: CameraInfo, header: Header) -> CameraInfo:
     )
 
 
-def depth_points(
+def depth_cloud(
     depth: np.ndarray, camera_matrix: np.ndarray, header: Header, max_depth: float
 ) -> PointCloud2:
     """Organised x, y, z cloud like depth_image_proc: NaN where depth is 0 or beyond max_depth."""
@@ -44,8 +61,6 @@ def depth_points(
 
 
 def depth_colored(depth: np.ndarray, max_depth: float, header: Header):
-    """rgb8 visualisation: turbo colour map over [0, max_depth], black where depth is 0."""
-    scaled = np.clip(depth / max_depth * 255.0, 0, 255).astype(np.uint8)
-    rgb = cv2.cvtColor(cv2.applyColorMap(scaled, cv2.COLORMAP_TURBO), cv2.COLOR_BGR2RGB)
-    rgb[depth <= 0] = 0
-    return numpy_to_image(rgb, "rgb8", header)
+    """rgb8 visualisation by the project's one convention (lircdepth.visualize: turbo over
+    [0, max_depth], near red, far blue, black where depth is 0)."""
+    return numpy_to_image(colorize(depth, max_depth), "rgb8", header)

@@ -80,6 +80,8 @@ class RigSync:
     max_wait: float = 0.1
     counters: SyncCounters = field(default_factory=SyncCounters)
     radars: tuple[str, ...] = (RADAR,)
+    # Return images no sweep came for as (image, {}) (still counted as unmatched).
+    return_unmatched: bool = False
 
     def __post_init__(self) -> None:
         if self.slop < 0 or self.queue_size < 1 or self.max_wait < 0 or not self.radars:
@@ -171,13 +173,15 @@ class RigSync:
             self._images.popleft()
             sweeps = {}
             for stream, (best, distance) in nearest.items():
-                if distance <= self.slop:
+                if best is not None and distance <= self.slop:  # None: an empty queue
                     radar = self._queues[stream].sweeps
                     sweeps[stream] = radar[best][1]
                     for _ in range(best + 1):
                         radar.popleft()
             if not sweeps:
                 self.counters.images_unmatched += 1
+                if self.return_unmatched:  # as (image, {}): the caller may use it radar-less
+                    pairs.append((image, sweeps))
                 continue
             pairs.append((image, sweeps))
             self.counters.pairs += 1

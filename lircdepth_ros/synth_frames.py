@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 from geometry_msgs.msg import TransformStamped
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
-from std_msgs.msg import Header
 
 from lircdepth_ros.conversions import numpy_to_image, xyz_to_pointcloud2
+from lircdepth_ros.synth_community import header, transform
 
 BASE_FRAME = "base_link"
 CAMERA = "CAM_FRONT"
@@ -30,24 +30,6 @@ class RosFrame:
     image: Image
     camera_info: CameraInfo
     radar: PointCloud2
-
-
-def _header(frame_id: str, microseconds: int) -> Header:
-    header = Header(frame_id=frame_id)
-    header.stamp.sec, header.stamp.nanosec = divmod(int(microseconds) * 1000, 1_000_000_000)
-    return header
-
-
-def _static_transform(calibrated: dict, child: str) -> TransformStamped:
-    msg = TransformStamped()
-    msg.header.frame_id, msg.child_frame_id = BASE_FRAME, child
-    t, (w, x, y, z) = calibrated["translation"], calibrated["rotation"]
-    msg.transform.translation.x, msg.transform.translation.y, msg.transform.translation.z = map(
-        float, t
-    )
-    q = msg.transform.rotation
-    q.w, q.x, q.y, q.z = float(w), float(x), float(y), float(z)
-    return msg
 
 
 def load_frames(
@@ -64,10 +46,10 @@ def load_frames(
         radar = nusc.get("sample_data", sample["data"][RADAR])
         camera_cal = nusc.get("calibrated_sensor", camera["calibrated_sensor_token"])
         radar_cal = nusc.get("calibrated_sensor", radar["calibrated_sensor_token"])
-        transforms[CAMERA] = _static_transform(camera_cal, CAMERA)
-        transforms[RADAR] = _static_transform(radar_cal, RADAR)
+        transforms[CAMERA] = transform(BASE_FRAME, CAMERA, 0, camera_cal)
+        transforms[RADAR] = transform(BASE_FRAME, RADAR, 0, radar_cal)
         rgb = cv2.cvtColor(cv2.imread(str(Path(dataroot) / camera["filename"])), cv2.COLOR_BGR2RGB)
-        image = numpy_to_image(rgb, "rgb8", _header(CAMERA, camera["timestamp"]))
+        image = numpy_to_image(rgb, "rgb8", header(CAMERA, camera["timestamp"]))
         info = CameraInfo(
             header=image.header,
             height=rgb.shape[0],
@@ -81,7 +63,7 @@ def load_frames(
         points = RadarPointCloud.from_file(str(Path(dataroot) / radar["filename"])).points
         cloud = xyz_to_pointcloud2(
             points[:3].T,
-            _header(RADAR, radar["timestamp"]),
+            header(RADAR, radar["timestamp"]),
             **{name: points[row] for name, row in RADAR_ROWS.items()},
         )
         frames.append(RosFrame(image, info, cloud))

@@ -1,23 +1,34 @@
 """A TF buffer: static + dynamic transforms, chains through the tree, interpolation in time.
 
 Why our own: tf2_ros is not on PyPI. Where it is importable (a real ROS install),
-`make_transform_source` wraps tf2_ros.Buffer/TransformListener instead, behind the same
+`tf_window.make_transform_source` wraps tf2_ros.Buffer/TransformListener instead, behind the same
 two lookup methods. Transforms returned are 4x4 `T_target_from_source` matrices.
 """
 
 from __future__ import annotations
 
-import bisect
 import threading
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+import yaml
 from geometry_msgs.msg import TransformStamped
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from scipy.spatial.transform import Rotation, Slerp
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from scipy.spatial.transform import Rotation
 
-from lircdepth.geometry import invert_transform
+from lircdepth.geometry import invert_transform, make_transform
+from lircdepth.tf_tree import (
+    EdgeHistory,
+    FixedFrameLookup,
+    common_frame,
+    compose_to_ancestor,
+    path_to_root,
+)
+from lircdepth_ros.qos import latched_qos
+
+if TYPE_CHECKING:
+    from rclpy.clock import JumpHandle
 
 try:
     import tf2_ros
@@ -28,12 +39,11 @@ MAX_TREE_DEPTH = 100
 TF_QOS = QoSProfile(
     depth=100, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST
 )
-TF_STATIC_QOS = QoSProfile(
-    depth=100,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.TRANSIENT_LOCAL,
-    history=HistoryPolicy.KEEP_LAST,
-)
+TF_STATIC_QOS = latched_qos(100)
+
+
+# tf2's frame table prints stamps with 6 decimals: stay this far inside its bounds.
+YAML_ROUNDING = 2e-6
 
 
 class TransformError(LookupError):
@@ -54,66 +64,34 @@ def transform_msg_to_matrix(msg) -> np.ndarray:
     return matrix
 
 
-@dataclass
-class _FrameHistory:
-    """Transforms from one child frame to its parent, sorted by time."""
+class TfBuffer(FixedFrameLookup):
+    """Thread-safe store of the transform tree; `cache_time` seconds of dynamic history.
 
-    parent: str
-    static: bool
-    stamps: list[float] = field(default_factory=list)
-    translations: list[np.ndarray] = field(default_factory=list)
-    rotations: list[Rotation] = field(default_factory=list)
+    The tree arithmetic (edge histories, interpolation, chains) is the core's
+    lircdepth.tf_tree, the one the bag reader uses; this adds ROS messages, float-second
+    stamps, "newest" lookups and the cache limit."""
 
-    def insert(
-        self, stamp: float, translation: np.ndarray, rotation: Rotation, cache_time: float
-    ) -> None:
-        if self.static:
-            self.stamps, self.translations, self.rotations = [stamp], [translation], [rotation]
-            return
-        index = bisect.bisect_left(self.stamps, stamp)
-        if index < len(self.stamps) and self.stamps[index] == stamp:
-            self.translations[index], self.rotations[index] = translation, rotation
-        else:
-            self.stamps.insert(index, stamp)
-            self.translations.insert(index, translation)
-            self.rotations.insert(index, rotation)
-        keep_from = bisect.bisect_left(self.stamps, self.stamps[-1] - cache_time)
-        del self.stamps[:keep_from], self.translations[:keep_from], self.rotations[:keep_from]
-
-    def at(self, time: float | None, child: str) -> np.ndarray:
-        """T_parent_from_child at `time` (None = newest), interpolated between samples."""
-        matrix = np.eye(4)
-        if self.static or time is None or time == self.stamps[-1]:
-            matrix[:3, :3] = self.rotations[-1].as_matrix()
-            matrix[:3, 3] = self.translations[-1]
-            return matrix
-        if not self.stamps[0] <= time <= self.stamps[-1]:
-            raise TransformError(
-                f"transform {self.parent} -> {child} at t={time:.6f} would need extrapolation: "
-                f"cache holds [{self.stamps[0]:.6f}, {self.stamps[-1]:.6f}]"
-            )
-        upper = bisect.bisect_left(self.stamps, time)
-        if self.stamps[upper] == time:
-            lower = upper
-            fraction = 0.0
-        else:
-            lower = upper - 1
-            fraction = (time - self.stamps[lower]) / (self.stamps[upper] - self.stamps[lower])
-        pair = Rotation.concatenate([self.rotations[lower], self.rotations[upper]])
-        matrix[:3, :3] = Slerp([0.0, 1.0], pair)(fraction).as_matrix()
-        matrix[:3, 3] = (1 - fraction) * self.translations[lower] + fraction * self.translations[
-            upper
-        ]
-        return matrix
-
-
-class TfBuffer:
-    """Thread-safe store of the transform tree; `cache_time` seconds of dynamic history."""
+    name = "project buffer"
+    # Set by tf_window.make_transform_source: keeps the clock's time-jump callback alive.
+    jump_handle: JumpHandle
 
     def __init__(self, cache_time: float = 10.0) -> None:
         self.cache_time = cache_time
-        self._frames: dict[str, _FrameHistory] = {}
+        self._frames: dict[str, EdgeHistory] = {}
         self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        """Forget every transform (time jumped back: a looping bag under use_sim_time)."""
+        with self._lock:
+            self._frames.clear()
+
+    def links(self) -> dict[str, tuple[str, tuple[float, float] | None]]:
+        """child -> (parent, (oldest, newest) stamp, or None for a static transform)."""
+        with self._lock:
+            return {
+                child: (h.parent, None if h.static else (h.stamps[0], h.stamps[-1]))
+                for child, h in self._frames.items()
+            }
 
     def set_transform(self, msg: TransformStamped, static: bool = False) -> None:
         """Add one geometry_msgs/TransformStamped (parent = header.frame_id)."""
@@ -122,31 +100,40 @@ class TfBuffer:
             raise TransformError(f"invalid transform frames: parent '{parent}', child '{child}'")
         t, q = msg.transform.translation, msg.transform.rotation
         rotation = Rotation.from_quat([q.x, q.y, q.z, q.w])
+        matrix = make_transform(rotation.as_matrix(), [t.x, t.y, t.z])
         with self._lock:
             history = self._frames.get(child)
             if history is None or history.parent != parent or history.static != static:
-                history = self._frames[child] = _FrameHistory(parent, static)
-            history.insert(
-                stamp_to_seconds(msg.header.stamp),
-                np.array([t.x, t.y, t.z]),
-                rotation,
-                self.cache_time,
-            )
+                history = self._frames[child] = EdgeHistory(parent, static)
+            history.insert(stamp_to_seconds(msg.header.stamp), matrix, rotation)
+            if not static:
+                history.forget_older_than(self.cache_time)
 
     def _path_to_root(self, frame: str) -> list[str]:
-        path = [frame]
-        while path[-1] in self._frames:
-            path.append(self._frames[path[-1]].parent)
-            if len(path) > MAX_TREE_DEPTH:
-                raise TransformError(f"TF tree has a loop above frame '{frame}'")
+        parents = {child: history.parent for child, history in self._frames.items()}
+        path = path_to_root(parents, frame, MAX_TREE_DEPTH)
+        if len(path) > MAX_TREE_DEPTH:
+            raise TransformError(f"TF tree has a loop above frame '{frame}'")
         return path
 
-    def _to_ancestor(self, path: list[str], ancestor: str, time: float | None) -> np.ndarray:
-        """T_ancestor_from_path[0] composed link by link."""
-        matrix = np.eye(4)
-        for child in path[: path.index(ancestor)]:
-            matrix = self._frames[child].at(time, child) @ matrix
+    def _edge(self, child: str, time: float | None) -> np.ndarray:
+        """T_parent_from_child at `time` (None = newest); no extrapolation."""
+        history = self._frames[child]
+        if time is None:
+            return history.matrices[-1]
+        matrix = history.at(time, 0.0)
+        if matrix is None:
+            raise TransformError(
+                f"transform {history.parent} -> {child} at t={time:.6f} would need extrapolation: "
+                f"cache holds [{history.stamps[0]:.6f}, {history.stamps[-1]:.6f}]"
+            )
         return matrix
+
+    def _to_ancestor(self, path: list[str], ancestor: str, time: float | None) -> np.ndarray:
+        """T_ancestor_from_path[0] composed link by link (a missing link is reported from
+        the source up)."""
+        edges = {child: self._edge(child, time) for child in path[: path.index(ancestor)]}
+        return compose_to_ancestor(path, ancestor, edges.__getitem__)
 
     def lookup(self, target: str, source: str, time: float | None = None) -> np.ndarray:
         """T_target_from_source at `time` (None = newest data on every link)."""
@@ -155,7 +142,7 @@ class TfBuffer:
             return np.eye(4)
         with self._lock:
             source_path, target_path = self._path_to_root(source), self._path_to_root(target)
-            common = next((frame for frame in source_path if frame in target_path), None)
+            common = common_frame(source_path, target_path)
             if common is None:
                 known = sorted(set(self._frames) | {h.parent for h in self._frames.values()})
                 raise TransformError(
@@ -164,17 +151,6 @@ class TfBuffer:
             source_to_common = self._to_ancestor(source_path, common, time)
             target_to_common = self._to_ancestor(target_path, common, time)
         return invert_transform(target_to_common) @ source_to_common
-
-    def lookup_full(
-        self,
-        target: str,
-        target_time: float | None,
-        source: str,
-        source_time: float | None,
-        fixed: str,
-    ) -> np.ndarray:
-        """T_target(target_time)_from_source(source_time), travelling through `fixed` frame."""
-        return self.lookup(target, fixed, target_time) @ self.lookup(fixed, source, source_time)
 
 
 class TfListener:
@@ -202,11 +178,22 @@ class TfListener:
 class Tf2RosTransforms:
     """tf2_ros.Buffer/TransformListener behind the TfBuffer lookup methods (real ROS installs)."""
 
+    name = "tf2_ros"
+
     def __init__(self, node: Node, cache_time: float) -> None:
         from rclpy.duration import Duration
 
-        self._buffer = tf2_ros.Buffer(cache_time=Duration(seconds=cache_time))
+        # With the node, the buffer follows the node's clock and clears itself when that
+        # clock jumps back (a looping bag under use_sim_time), as tf2_ros does in C++.
+        self._buffer = tf2_ros.Buffer(cache_time=Duration(seconds=cache_time), node=node)
         self._listener = tf2_ros.TransformListener(self._buffer, node, spin_thread=False)
+
+    def clear(self) -> None:
+        self._buffer.clear()
+
+    def links(self) -> dict[str, tuple[str, tuple[float, float] | None]]:
+        """child -> (parent, (oldest, newest) or None when static), from tf2's frame table."""
+        return tf2_links(self._buffer.all_frames_as_yaml())
 
     @staticmethod
     def _time(seconds: float | None):
@@ -238,10 +225,27 @@ class Tf2RosTransforms:
         return transform_msg_to_matrix(msg.transform)
 
 
-def make_transform_source(node: Node, cache_time: float, on_bad_message=None):
-    """tf2_ros when importable, else our TfBuffer fed by a TfListener."""
-    if tf2_ros is not None:
-        return Tf2RosTransforms(node, cache_time)
-    buffer = TfBuffer(cache_time)
-    TfListener(node, buffer, on_bad_message)
-    return buffer
+def clear_on_time_jump(node: Node, buffer: TfBuffer) -> JumpHandle:
+    """Clear `buffer` when the node's clock jumps back by more than 1 s or switches source
+    (what tf2_ros.Buffer does with a node); keep the returned handle alive."""
+    from rclpy.clock import JumpThreshold
+    from rclpy.duration import Duration
+
+    threshold = JumpThreshold(
+        min_forward=None, min_backward=Duration(seconds=-1), on_clock_change=True
+    )
+    return node.get_clock().create_jump_callback(
+        threshold, post_callback=lambda _jump: buffer.clear()
+    )
+
+
+def tf2_links(frames_yaml: str) -> dict[str, tuple[str, tuple[float, float] | None]]:
+    """`links` for chain_bounds from tf2's all_frames_as_yaml (static frames report 0)."""
+    table = yaml.safe_load(frames_yaml) or {}
+    links = {}
+    for child, facts in table.items() if isinstance(table, dict) else ():
+        oldest = float(facts.get("oldest_transform", 0.0))
+        newest = float(facts.get("most_recent_transform", 0.0))
+        span = None if newest == 0.0 else (oldest + YAML_ROUNDING, newest - YAML_ROUNDING)
+        links[str(child)] = (str(facts.get("parent", "")), span)
+    return links

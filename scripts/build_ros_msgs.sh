@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build the ROS 2 message package tf2_msgs into a virtual environment.
+# Build the ROS 2 message package tf2_msgs into a virtual environment, against the ROS 2
+# distribution installed there (Kilted or Jazzy).
 #
 # Why: tf2_msgs is not published on PyPI, but the node listens to /tf and /tf_static
 # with the standard tf2_msgs/TFMessage type. Its definition is one line, so we generate
@@ -18,14 +19,19 @@ if "$python" -c "from tf2_msgs.msg import TFMessage" 2>/dev/null; then
   exit 0
 fi
 
-echo "[build_ros_msgs] installing the pinned rosidl/colcon build toolchain"
-"$python" -m pip install --quiet \
-  colcon-core==0.21.3 colcon-ros==0.5.0 colcon-cmake==0.2.30 \
-  ros-kilted-ament-cmake==2.7.3 ros-kilted-ament-cmake-include-directories==2.7.3 \
-  ros-kilted-ament-package==0.17.2 \
-  ros-kilted-ament-index-python==1.11.0 ros-kilted-rosidl-default-generators==1.7.1 \
-  ros-kilted-rosidl-core-generators==0.3.1 ros-kilted-ament-cmake-ros-core==0.14.5 \
-  2> >(grep -v "is ignored: it is neither" >&2)
+# The toolchain of the venv's ROS 2 distribution (read from its rclpy wheel): the other
+# distribution's build wheels would replace this venv's core C libraries.
+distro=$("$python" -c "
+import importlib.metadata as m
+names = {(d.metadata['Name'] or '').lower() for d in m.distributions()}
+print(next((n[4:-6] for n in sorted(names) if n.count('-') == 2 and n.startswith('ros-') and n.endswith('-rclpy')), ''))")
+requirements="requirements/ros-$distro.txt"
+if [ -z "$distro" ] || [ ! -f "$requirements" ]; then
+  echo "[build_ros_msgs] error: $venv has no ROS 2 rclpy wheel of a supported distribution (requirements/ros-*.txt)" >&2
+  exit 1
+fi
+echo "[build_ros_msgs] installing the pinned rosidl/colcon build toolchain ($requirements)"
+"$python" -m pip install --quiet -r "$requirements" 2> >(grep -v "is ignored: it is neither" >&2)
 
 # The wheels' exported CMake files name the wheel build host's Python and numpy include
 # folders; point them at this interpreter's.

@@ -1,15 +1,12 @@
 #!/usr/bin/env bash
-# Set up .venv/ (see scripts/setup.sh) and run the test suite.
+# Set up .venv/ (see scripts/setup.sh), check lint and format (ruff) and types (mypy), and run
+# the test suite.
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -m slow` for the slow tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-set +e
-.venv/bin/python -m pytest "$@"
-rc=$?
-set -e
-if [ "$rc" -eq 5 ]; then
-  echo "pytest collected no tests: treating as failure" >&2
-  exit 1
-fi
-exit "$rc"
+# Lint, format and types first: a finding fails the run in seconds, before the long tests.
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/python -m mypy  # lircdepth and lircdepth_ros, as [tool.mypy] in pyproject.toml says
+exec bash scripts/pytest.sh .venv/bin/python "$@"

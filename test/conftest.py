@@ -15,6 +15,24 @@ import pytest
 TEST_WIDTH, TEST_HEIGHT = 704, 388
 
 
+def pytest_configure(config) -> None:
+    """Give this process the Fast DDS profile the project's tools and node use.
+
+    Fast DDS reads its XML profile once per process, when the first DDS participant is
+    made. The bag player and evaluator run inside this process in several tests and apply
+    the shipped shared-memory profile first, but a test that made an rclpy context before
+    them (test/ros runs first under scripts/test_ros_distro.sh) had fixed Fast DDS's
+    defaults for the whole process: the player then sent 704 x 388 images through the
+    default 512 KiB shared-memory segment to a node with the profile, and under load the
+    first image did not arrive within 20 s (test_node_replay_end_to_end under Jazzy).
+    Child processes still choose their own (test/helpers/ros_env.py).
+    """
+    from lircdepth.resources import shipped_file
+    from lircdepth_ros.compat import apply_profile
+
+    apply_profile(shipped_file("config/fastdds_shm.xml"))
+
+
 @pytest.fixture(scope="module")
 def module_tmp_path(request, tmp_path_factory) -> Iterator[Path]:
     """A folder for one test module's large files, removed when the module is done with it
@@ -25,14 +43,20 @@ def module_tmp_path(request, tmp_path_factory) -> Iterator[Path]:
 
 
 def _shared_memory_segments(pid: int) -> set[Path]:
+    from lircdepth_ros.compat import is_shared_memory_segment
+
     maps = Path(f"/proc/{pid}/maps").read_text().splitlines()
-    return {Path(line.split()[-1]) for line in maps if "/dev/shm/fastdds_" in line}
+    paths = {Path(line.split()[-1]) for line in maps}
+    # The small `*_port<N>` files are shared by every participant that listens on that port
+    # (another test's or a ros2 daemon's) and outlive this process by design.
+    return {p for p in paths if is_shared_memory_segment(p) and "_port" not in p.name}
 
 
 @pytest.fixture(scope="session")
 def shared_memory_segments():
-    """shared_memory_segments(pid) -> the Fast DDS shared-memory files a process has mapped
-    (64 MiB each with the project's profile; a clean shutdown removes them)."""
+    """shared_memory_segments(pid) -> the Fast DDS shared-memory segments a process owns
+    (64 MiB each with the project's profile; a clean shutdown removes them): `fastdds_*`
+    with Fast DDS 3.x (Kilted), `fastrtps_*` with 2.x (Jazzy)."""
     return _shared_memory_segments
 
 

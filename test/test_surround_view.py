@@ -21,8 +21,8 @@ from lircdepth.surround_view import (
     arrange,
     birds_eye_view,
     camera_azimuth,
-    depth_points,
     render_surround,
+    sampled_depth_points,
     save_surround,
 )
 from lircdepth.synth.config import FULL_CAMERAS, camera_matrix, sensor_rig
@@ -64,7 +64,7 @@ def test_depth_back_projects_to_the_ego_point_it_came_from(name):
     point = T[:3, 3] + 14.0 * ahead + np.array([0.0, 0.0, -0.8])
     depth = depth_of(point[None], view)
     assert (depth > 0).sum() == 1
-    back = transform_points(T, depth_points(depth, view.camera_matrix, stride=1))
+    back = transform_points(T, sampled_depth_points(depth, view.camera_matrix, stride=1))
     # Within one pixel's footprint at 14 m (pixel centre vs the true point).
     np.testing.assert_allclose(back[0], point, atol=14.0 / view.camera_matrix[0, 0])
 

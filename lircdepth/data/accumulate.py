@@ -6,9 +6,19 @@ reach is read once per scene and kept in its sensor frame, with the points insid
 annotated boxes of movable objects flagged once (boxes interpolated to the sweep's time
 by the devkit, plus the objects it drops, see `movable_boxes`). A keyframe's accumulated map takes every point of its own sweep and
 only the static points of the other sweeps in its window (an object seen elsewhere
-would leave a trail), puts them into its camera and z-buffers them (nearest depth wins
-a pixel). The published code removed moving objects with an external panoptic model;
-the annotated 3-D boxes are the project's deliberate substitute (no external model).
+would leave a trail) and puts them into its camera. The published code removed moving
+objects with an external panoptic model; the annotated 3-D boxes are the project's
+deliberate substitute (no external model).
+
+Pixel rules, as published: the single-scan map is the devkit's `map_pointcloud_to_image`
+(depth > 1 m, 1 < u < W-1, 1 < v < H-1 before rounding) drawn point by point, so the
+last point of the sweep wins a pixel (`single_scan_map`). The accumulated map draws
+every sweep the same way, then a pixel takes the nearest of the sweeps' values
+(`accumulated_map`): within a sweep, the keyframe's included, the last point wins.
+
+Scenes of the test split walk the keyframe chain instead (`window_chain="keyframes"`):
++/- 24 keyframes (about +/- 12 s), as the published test set-up does; train and val walk
+the 20 Hz sweep chain (+/- 80 sweeps).
 """
 
 from __future__ import annotations
@@ -21,11 +31,21 @@ from nuscenes.utils.data_classes import Box
 
 from lircdepth.data.boxes import inside_any, is_movable
 from lircdepth.data.nusc_sources import SensorPoses, load_lidar
-from lircdepth.geometry import project_points, rasterize_depth, transform_points
+from lircdepth.geometry import (
+    in_image_mask,
+    last_per_pixel,
+    nearest_per_pixel,
+    project_points,
+    rasterize_depth,
+    transform_points,
+)
 
 # Lidar returns closer than this to the camera are the ego vehicle or noise
 # (the devkit's own map_pointcloud_to_image default).
 LIDAR_MIN_DEPTH = 1.0
+# The devkit's map_pointcloud_to_image keeps 1 < u < W - 1, 1 < v < H - 1.
+LIDAR_BORDER = 1
+WINDOW_CHAINS = ("sweeps", "keyframes")
 
 
 def sweep_chain(nusc: NuScenes, keyframe_tokens: list[str]) -> tuple[list[str], list[int]]:
@@ -105,9 +125,22 @@ class SceneLidar:
         box_margin: float,
         window: int,
         keyframes: list[int] | None = None,
+        window_chain: str = "sweeps",
     ) -> SceneLidar:
-        """Read the sweeps within +/- `window` of the given keyframes (default: all)."""
-        chain, places = sweep_chain(nusc, keyframe_tokens)
+        """Read the sweeps within +/- `window` of the given keyframes (default: all).
+
+        `window_chain`: the window counts lidar sweeps of the 20 Hz sample_data chain
+        ("sweeps", published for train/val) or keyframes only ("keyframes", published
+        for the test split).
+        """
+        if window_chain not in WINDOW_CHAINS:
+            raise ValueError(
+                f"window_chain must be one of {', '.join(WINDOW_CHAINS)}, got {window_chain!r}"
+            )
+        if window_chain == "sweeps":
+            chain, places = sweep_chain(nusc, keyframe_tokens)
+        else:
+            chain, places = list(keyframe_tokens), list(range(len(keyframe_tokens)))
         wanted = range(len(places)) if keyframes is None else keyframes
         needed = sorted(
             {
@@ -131,8 +164,14 @@ class SceneLidar:
 
     def in_camera(self, keyframe: int, window: int, T_cam_from_global: np.ndarray) -> np.ndarray:
         """N x 3 camera-frame points: the keyframe's sweep plus static points within +/- window."""
+        return np.concatenate(self.sweeps_in_camera(keyframe, window, T_cam_from_global), axis=0)
+
+    def sweeps_in_camera(
+        self, keyframe: int, window: int, T_cam_from_global: np.ndarray
+    ) -> list[np.ndarray]:
+        """Per sweep, in chain order: the keyframe's every point, the others' static ones."""
         centre = self.keyframe_places[keyframe]
-        parts = [
+        return [
             transform_points(
                 T_cam_from_global @ sweep.global_from_sensor,
                 sweep.points if j == centre else sweep.static,
@@ -140,7 +179,6 @@ class SceneLidar:
             for j, sweep in self.sweeps.items()
             if abs(j - centre) <= window
         ]
-        return np.concatenate(parts, axis=0)
 
 
 def depth_map(
@@ -149,3 +187,39 @@ def depth_map(
     """H x W z-buffered depth of camera-frame points (0 = empty)."""
     uv, depth = project_points(points_cam, camera_matrix)
     return rasterize_depth(uv, depth, height, width, min_depth=LIDAR_MIN_DEPTH)
+
+
+def last_point_pixels(
+    points_cam: np.ndarray, camera_matrix: np.ndarray, height: int, width: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(flat pixel index, depth) of one sweep by the devkit rule: depth > 1 m,
+    1 < u < W-1 and 1 < v < H-1 before rounding, the last point of a pixel wins."""
+    uv, depth = project_points(points_cam, camera_matrix)
+    keep = in_image_mask(uv, depth, height, width, LIDAR_MIN_DEPTH, LIDAR_BORDER)
+    rows = np.round(uv[keep, 1]).astype(np.int64)
+    cols = np.round(uv[keep, 0]).astype(np.int64)
+    winners = last_per_pixel(rows, cols, width)
+    return rows[winners] * width + cols[winners], depth[keep][winners]
+
+
+def single_scan_map(
+    points_cam: np.ndarray, camera_matrix: np.ndarray, height: int, width: int
+) -> np.ndarray:
+    """H x W float32 single-scan depth (0 = empty) by the devkit rule (last point wins)."""
+    return accumulated_map([points_cam], camera_matrix, height, width)
+
+
+def accumulated_map(
+    sweeps_cam: list[np.ndarray], camera_matrix: np.ndarray, height: int, width: int
+) -> np.ndarray:
+    """H x W float32 depth of several sweeps: each drawn by the devkit rule (its last
+    point wins a pixel), then the nearest of the sweeps' values wins."""
+    pixels, depths = zip(
+        *(last_point_pixels(points, camera_matrix, height, width) for points in sweeps_cam),
+        strict=True,
+    )
+    pixel, depth = np.concatenate(pixels), np.concatenate(depths)
+    winners = nearest_per_pixel(pixel // width, pixel % width, depth, width)
+    depth_map = np.zeros(height * width, dtype=np.float32)
+    depth_map[pixel[winners]] = depth[winners]
+    return depth_map.reshape(height, width)

@@ -19,10 +19,21 @@ MIN_CORNER_DEPTH = 0.1
 # Box height used when membership must ignore height (radar has no usable elevation).
 UNBOUNDED_HEIGHT = 1e4
 # nuScenes movable-object categories (the devkit's category prefixes). Their points are
-# taken from the current frame only when lidar is accumulated, and radar points are
-# associated with their boxes. The published code associates radar with 7 categories
-# that method.md does not name; the movable-object categories stand in for them.
+# taken from the current frame only when lidar is accumulated.
 MOVABLE_PREFIXES = ("vehicle.", "human.", "animal", "movable_object.")
+# The 7 categories whose boxes the published code associates radar points with. Matched
+# as prefixes like the others; none of them is a prefix of another nuScenes category, so
+# on nuScenes this is exact membership.
+RADAR_BOX_CATEGORIES = (
+    "vehicle.car",
+    "vehicle.motorcycle",
+    "vehicle.bicycle",
+    "vehicle.bus.rigid",
+    "vehicle.truck",
+    "vehicle.trailer",
+    "human.pedestrian.adult",
+)
+BOX_WINNERS = ("later", "nearest")
 
 
 def is_movable(category: str, movable_prefixes: tuple[str, ...] = MOVABLE_PREFIXES) -> bool:
@@ -63,6 +74,7 @@ def assign_to_boxes(
     azimuth_tolerance_deg: float = 0.0,
     ignore_height: bool = False,
     azimuth_steps: int = 5,
+    winner: str = "later",
 ) -> np.ndarray:
     """Index of the box each radar point belongs to, -1 for none.
 
@@ -71,8 +83,11 @@ def assign_to_boxes(
     without elevation: a point belongs to a box when the box grown by `margin` (height
     ignored with `ignore_height`) contains the point or the point turned about the
     sensor's vertical axis by any angle within +/- `azimuth_tolerance_deg`. Where
-    several boxes qualify, the one whose centre is nearest wins.
+    several boxes qualify, `winner` decides: "later" (published: the later box in
+    `boxes` overwrites) or "nearest" (the box whose centre is nearest in x, y).
     """
+    if winner not in BOX_WINNERS:
+        raise ValueError(f"winner must be one of {', '.join(BOX_WINNERS)}, got {winner!r}")
     points = np.asarray(points, dtype=np.float64)
     owner = np.full(len(points), -1, dtype=np.int64)
     if len(points) == 0 or not boxes:
@@ -87,7 +102,7 @@ def assign_to_boxes(
         hit = points_in_box(grown(box, margin, ignore_height), turned.T)
         hit = hit.reshape(len(angles), len(points)).any(axis=0)
         distance = np.linalg.norm(points[:, :2] - np.asarray(box.center)[:2], axis=1)
-        better = hit & (distance < best_distance)
+        better = hit & (distance < best_distance) if winner == "nearest" else hit
         owner[better] = index
         best_distance[better] = distance[better]
     return owner
@@ -100,12 +115,15 @@ def image_boxes(
     width: int,
     height: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """2-D boxes (M x 4: u_min, v_min, u_max, v_max, clipped) of the boxes seen in the image.
+    """2-D boxes (M x 4: u_min, v_min, u_max, v_max, clipped to [0, W] x [0, H]) of the
+    boxes seen in the image (the published association takes int() of these corners as
+    end-excluded slice bounds, so a box reaching past the right edge ends at W).
 
     Returns the boxes and, for each input box, its row in them or -1 when not visible.
     """
     rotation = Quaternion(matrix=T_cam_from_global[:3, :3], atol=1e-6)
-    rows, row_of_box = [], np.full(len(boxes), -1, dtype=np.int64)
+    rows: list[list[float]] = []
+    row_of_box = np.full(len(boxes), -1, dtype=np.int64)
     for index, box in enumerate(boxes):
         in_camera = copy.deepcopy(box)
         in_camera.rotate(rotation)
@@ -115,8 +133,8 @@ def image_boxes(
         corners = in_camera.corners()
         corners = corners[:, corners[2] > MIN_CORNER_DEPTH]
         uv = view_points(corners, camera_matrix, normalize=True)[:2]
-        u_min, v_min = np.clip(uv.min(axis=1), 0, [width - 1, height - 1])
-        u_max, v_max = np.clip(uv.max(axis=1), 0, [width - 1, height - 1])
+        u_min, v_min = np.clip(uv.min(axis=1), 0, [width, height])
+        u_max, v_max = np.clip(uv.max(axis=1), 0, [width, height])
         if u_max <= u_min or v_max <= v_min:
             continue
         row_of_box[index] = len(rows)

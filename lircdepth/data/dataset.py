@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from lircdepth.data import augment, storage
+from lircdepth.data.records import check_records
 from lircdepth.geometry import DEFAULT_RADAR_RULE, check_radar_rule, rasterize_radar
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
@@ -58,8 +60,10 @@ class RadarCameraDataset(Dataset):
         if mode not in ("train", "eval"):
             raise ValueError(f"mode must be 'train' or 'eval', got {mode!r}")
         self.root = Path(root)
-        self.records = storage.read_index(self.root / "index" / f"{split}.txt")
-        self.mode, self.crop_size, self.augment = mode, tuple(crop_size), augment
+        index = self.root / "index" / f"{split}.txt"
+        self.records = check_records(storage.read_index(index), index)
+        self.mode, self.augment = mode, augment
+        self.crop_size = cast("tuple[int, int]", tuple(crop_size))
         self.radar_rule = check_radar_rule(radar_rule)
         self.shift_eval_radar = shift_eval_radar
 
@@ -74,7 +78,7 @@ class RadarCameraDataset(Dataset):
         record = self.records[index]
         sample = {
             "image": storage.load_image_rgb(self._path(record["image"])),
-            "radar_points": storage.load_npy(self._path(record["radar"])),
+            "radar_points": storage.load_points(self._path(record["radar"]), RADAR_MAP_COLUMNS),
             "assoc_label": storage.load_label_png(self._path(record["assoc_label"])),
             "camera_matrix": np.asarray(record["camera_matrix"], dtype=np.float64),
         }

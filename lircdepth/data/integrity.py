@@ -49,8 +49,10 @@ def previous_sizes(index_dir: Path, splits: tuple[str, ...]) -> dict[str, dict[s
     for split in splits:
         path = Path(index_dir) / f"{split}.txt"
         if path.is_file():
-            for record in read_index(path):
-                sizes[record["camera_token"]] = record.get("sizes", {})
+            for record in read_index(path):  # a record it cannot use is recomputed
+                recorded = record.get("sizes")
+                if isinstance(record.get("camera_token"), str) and isinstance(recorded, dict):
+                    sizes[record["camera_token"]] = recorded
     return sizes
 
 

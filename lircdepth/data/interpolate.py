@@ -78,6 +78,10 @@ def fill_nearest(depth: np.ndarray, max_distance: float) -> np.ndarray:
 def fill_linear(depth: np.ndarray) -> np.ndarray:
     """Linear interpolation over the samples' Delaunay triangles; 0 outside their hull.
 
+    As published: the samples are (row, col) points in float64 (the triangulation of a
+    pixel grid has many equally good choices, and Qhull picks by coordinate order),
+    their values float64, and the result is cast to float32 only at the end.
+
     BLAS is held to one thread: the triangles' barycentric transforms are hundreds of
     thousands of tiny LAPACK calls, which multi-threaded OpenBLAS makes 10-40x slower.
     """
@@ -87,13 +91,13 @@ def fill_linear(depth: np.ndarray) -> np.ndarray:
     with threadpool_limits(limits=1, user_api="blas"):
         try:
             interpolator = LinearNDInterpolator(
-                np.column_stack([cols, rows]).astype(np.float64),
-                depth[rows, cols],
+                np.column_stack([rows, cols]).astype(np.float64),
+                depth[rows, cols].astype(np.float64),
                 fill_value=0.0,
             )
         except (QhullError, ValueError):  # fewer than 3 samples, or all on one line
             return np.zeros_like(depth, dtype=np.float32)
-        dense = interpolator(grid_cols.ravel(), grid_rows.ravel())
+        dense = interpolator(grid_rows.ravel().astype(np.float64), grid_cols.ravel())
     return dense.reshape(height, width).astype(np.float32)
 
 

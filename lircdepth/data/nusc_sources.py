@@ -17,6 +17,8 @@ import numpy as np
 from nuscenes.nuscenes import NuScenes
 from nuscenes.utils.data_classes import LidarPointCloud, RadarPointCloud
 
+from lircdepth.data.nusc_tables import TABLE_KEYS, diagnose_folder, table_problems
+from lircdepth.data.sensor_names import pick_names
 from lircdepth.errors import UnknownNameError, UsageError
 from lircdepth.geometry import invert_transform, make_transform
 
@@ -52,9 +54,18 @@ def open_nuscenes(dataroot: Path, version: str) -> NuScenes:
         raise PrepareInputError(f"nuScenes version folder not found: {table_dir}")
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            return NuScenes(version=version, dataroot=str(dataroot), verbose=False)
-    except (AssertionError, OSError, ValueError, KeyError) as error:
-        raise PrepareInputError(f"cannot load nuScenes tables from {table_dir}: {error}") from error
+            nusc = NuScenes(version=version, dataroot=str(dataroot), verbose=False)
+    except Exception as error:  # the devkit trusts its files: diagnose them ourselves
+        problem = diagnose_folder(table_dir)
+        if problem is None:
+            problem = (
+                f"cannot load nuScenes tables from {table_dir}: {type(error).__name__}: {error}"
+            )
+        raise PrepareInputError(problem) from error
+    found = table_problems({name: getattr(nusc, name) for name in TABLE_KEYS})
+    if found is not None:
+        raise PrepareInputError(f"{table_dir / found[0]}.json: {found[1]}")
+    return nusc
 
 
 def _existing(path: Path) -> Path:
@@ -63,16 +74,29 @@ def _existing(path: Path) -> Path:
     return path
 
 
-def load_lidar(path: Path) -> np.ndarray:
-    """N x 3 float64 lidar points in the sensor frame, via the devkit reader."""
+def check_lidar_file(path: Path) -> Path:
+    """`path` if it is a non-empty whole number of lidar points; else PrepareInputError."""
     path = _existing(Path(path))
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise PrepareInputError(f"empty lidar file {path}: a keyframe needs its lidar points")
-    if path.stat().st_size % LIDAR_BYTES_PER_POINT:
+    if size % LIDAR_BYTES_PER_POINT:
         raise PrepareInputError(
-            f"corrupt lidar file {path}: size {path.stat().st_size} bytes is not a whole "
+            f"corrupt lidar file {path}: size {size} bytes is not a whole "
             f"number of {LIDAR_BYTES_PER_POINT}-byte points (truncated?)"
         )
+    return path
+
+
+def read_lidar_rows(path: Path) -> np.ndarray:
+    """5 x N float32 (x, y, z, intensity, ring) of a checked nuScenes .pcd.bin sweep."""
+    values = np.fromfile(check_lidar_file(path), dtype=np.float32)
+    return values.reshape(-1, LIDAR_BYTES_PER_POINT // 4).T
+
+
+def load_lidar(path: Path) -> np.ndarray:
+    """N x 3 float64 lidar points in the sensor frame, via the devkit reader."""
+    path = check_lidar_file(path)
     try:
         cloud = LidarPointCloud.from_file(str(path))
     except (AssertionError, ValueError, OSError) as error:
@@ -85,12 +109,20 @@ def load_radar(path: Path, filters: str = "none") -> np.ndarray:
     path = _existing(Path(path))
     try:
         cloud = RadarPointCloud.from_file(str(path), **RADAR_FILTERS[filters])
-    except (AssertionError, ValueError, IndexError, struct.error, UnicodeDecodeError) as error:
+    except (
+        AssertionError,
+        ValueError,
+        IndexError,
+        KeyError,
+        TypeError,
+        struct.error,
+        UnicodeDecodeError,
+        EOFError,
+        OverflowError,
+        MemoryError,
+    ) as error:
         raise PrepareInputError(f"corrupt radar file {path}: {error!r}") from error
     return cloud.points
-
-
-ALL_CHANNELS = "all"
 
 
 def resolve_channels(
@@ -101,15 +133,13 @@ def resolve_channels(
     `all` stands for every such sensor, in the sensor table's order.
     """
     available = [s["channel"] for s in nusc.sensor if s["modality"] == modality]
-    if ALL_CHANNELS in requested:
-        return tuple(available)
-    unknown = [channel for channel in requested if channel not in available]
+    chosen, unknown = pick_names(requested, available)
     if unknown:
         raise UnknownNameError(
             f"{flag}: no {modality} channel(s) {', '.join(unknown)} in {nusc.dataroot} "
             f"(it has: {', '.join(available) or 'none'})"
         )
-    return tuple(dict.fromkeys(requested))
+    return tuple(chosen)
 
 
 class SensorPoses:

@@ -5,9 +5,11 @@ CAM_FRONT only, named by its camera sample_data token `T`):
 
     radar/T.npy          N x 7 float32: u, v, depth, rcs, vx, vy, object index (0 = none)
     boxes/T.npy          M x 4 float32 2-D boxes (u_min, v_min, u_max, v_max) of annotations
-    lidar_single/T.png   uint16 metres x 256, keyframe LIDAR_TOP sweep
-    lidar_accum/T.png    uint16 metres x 256, +/- N lidar sweeps (80; 24 for scenes only in
-                         the test split), movable objects from the current sweep only
+    lidar_single/T.png   uint16 metres x 256, keyframe LIDAR_TOP sweep (devkit rule: 1 px
+                         border margin, last point wins a pixel)
+    lidar_accum/T.png    uint16 metres x 256, +/- 80 lidar sweeps (scenes only in the test
+                         split: +/- 24 keyframes), movable objects from the current sweep
+                         only; per sweep the last point wins, across sweeps the nearest
     depth_interp/T.png   uint16 metres x 256, interpolated accumulated map ("D", linear)
     assoc_label/T.png    uint8 0/1 radar association label
     image/T.jpg          only with copy_images; otherwise the index holds the absolute
@@ -28,13 +30,15 @@ from __future__ import annotations
 import multiprocessing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from nuscenes.nuscenes import NuScenes
 from tqdm import tqdm
 
+from lircdepth.atomic import remove_stale_temps
 from lircdepth.data import storage
-from lircdepth.data.accumulate import SceneLidar, depth_map
+from lircdepth.data.accumulate import WINDOW_CHAINS, SceneLidar, accumulated_map, single_scan_map
 from lircdepth.data.association import AssociationConfig, association_label
 from lircdepth.data.boxes import MOVABLE_PREFIXES, image_boxes
 from lircdepth.data.integrity import changed_files, check_camera_image, file_sizes, previous_sizes
@@ -49,6 +53,7 @@ from lircdepth.data.nusc_sources import (
 from lircdepth.data.radar import RadarOptions, radar_points, radar_sample_data
 from lircdepth.data.splits import SPLITS, assign_splits
 from lircdepth.errors import UsageError, UserError
+from lircdepth.locks import folder_lock
 
 DEFAULT_CAMERAS = ("CAM_FRONT",)
 LIDAR = "LIDAR_TOP"
@@ -72,7 +77,8 @@ class PrepareConfig:
     `cameras`: camera channels to prepare (published: CAM_FRONT; "all": every camera);
     the radars are `radar.channels`.
     `accumulate_sweeps`: lidar sweeps each way for the accumulated map (published 80);
-    `accumulate_sweeps_test` for scenes that are only in the test split (published 24).
+    `accumulate_sweeps_test` for scenes that are only in the test split (published 24),
+    counted along `accumulate_test_chain` ("keyframes", published, or "sweeps").
     """
 
     dataroot: Path
@@ -83,6 +89,7 @@ class PrepareConfig:
     scenes: tuple[str, ...] | list[str] | None = None
     accumulate_sweeps: int = 80
     accumulate_sweeps_test: int = 24
+    accumulate_test_chain: str = "keyframes"
     movable_prefixes: tuple[str, ...] = MOVABLE_PREFIXES
     movable_box_margin: float = 0.3
     radar: RadarOptions = field(default_factory=RadarOptions)
@@ -159,9 +166,11 @@ class ScenePreparer:
         nusc: NuScenes,
         previous: dict[str, dict[str, int]] | None = None,
         window: int = 80,
+        window_chain: str = "sweeps",
     ) -> None:
         self.config, self.nusc = config, nusc
-        self.window = window  # lidar sweeps each way
+        self.window = window  # lidar sweeps (or keyframes, see window_chain) each way
+        self.window_chain = window_chain
         self.poses = SensorPoses(nusc)
         self.radar_cache: dict[str, np.ndarray] = {}
         self.previous = previous or {}  # camera token -> output sizes of the last index
@@ -183,21 +192,27 @@ class ScenePreparer:
         result = SceneResult([])
         bad: set[int] = set()  # positions in `records`
         try:
-            lidar = SceneLidar.load(
-                self.nusc,
-                self.poses,
-                [sample["data"][LIDAR] for sample in samples],
-                self.config.movable_prefixes,
-                self.config.movable_box_margin,
-                self.window,
-                keyframes=todo,
-            ) if todo else None  # fmt: skip
+            lidar = (
+                SceneLidar.load(
+                    self.nusc,
+                    self.poses,
+                    [sample["data"][LIDAR] for sample in samples],
+                    self.config.movable_prefixes,
+                    self.config.movable_box_margin,
+                    self.window,
+                    keyframes=todo,
+                    window_chain=self.window_chain,
+                )
+                if todo
+                else None
+            )
         except UserError as error:
             bad = {i for i, (k, _) in enumerate(records) if missing[i]}
             result.skipped += [self._skip(records[i][1], error) for i in sorted(bad)]
         for i, (k, record) in enumerate(records):
             if not missing[i] or i in bad:
                 continue
+            assert lidar is not None  # loaded: keyframe k is to do
             try:
                 self._write_sample(record, samples[k], lidar, k, missing[i])
             except UserError as error:
@@ -212,8 +227,12 @@ class ScenePreparer:
     def _skip(self, record: dict, error: Exception) -> dict:
         if self.config.on_error != "skip":
             raise error
-        return {"camera": record["camera"], "camera_token": record["camera_token"],
-                "scene_name": record["scene_name"], "error": str(error).splitlines()[0]}  # fmt: skip
+        return {
+            "camera": record["camera"],
+            "camera_token": record["camera_token"],
+            "scene_name": record["scene_name"],
+            "error": str(error).splitlines()[0],
+        }
 
     def _missing(self, record: dict) -> list[str]:
         out = Path(self.config.out)
@@ -253,9 +272,11 @@ class ScenePreparer:
             self.config.radar,
         )
         height, width = record["height"], record["width"]
-        single = depth_map(lidar.in_camera(k, 0, T_cam_from_global), camera_matrix, height, width)
-        stacked = lidar.in_camera(k, self.window, T_cam_from_global)
-        accumulated = depth_map(stacked, camera_matrix, height, width)
+        single = single_scan_map(
+            lidar.in_camera(k, 0, T_cam_from_global), camera_matrix, height, width
+        )
+        sweeps = lidar.sweeps_in_camera(k, self.window, T_cam_from_global)
+        accumulated = accumulated_map(sweeps, camera_matrix, height, width)
         interpolated = interpolate_depth(accumulated, self.config.interpolation)
         return {
             "radar": radar,
@@ -280,23 +301,18 @@ class ScenePreparer:
         for name in missing:
             if name == "image":
                 continue
-            path = out / record[name]
-            if name in ("radar", "boxes"):
-                storage.save_npy(path, arrays[name])
-            elif name == "assoc_label":
-                storage.save_label_png(path, arrays[name])
-            else:
-                storage.save_depth_png(path, arrays[name])
+            storage.save_output(out / record[name], name, arrays[name])
 
 
 # Set in the parent before forking so every worker shares the loaded tables.
-_WORKER_STATE: dict[str, object] = {}
+_WORKER_STATE: dict[str, Any] = {}
 
 
 def _prepare_scene(scene_token: str) -> SceneResult:
     config, nusc = _WORKER_STATE["config"], _WORKER_STATE["nusc"]
     window = _WORKER_STATE["windows"][scene_token]
-    preparer = ScenePreparer(config, nusc, _WORKER_STATE["previous"], window=window)
+    chain = _WORKER_STATE["chains"][scene_token]
+    preparer = ScenePreparer(config, nusc, _WORKER_STATE["previous"], window, chain)
     return preparer.run_scene(nusc.get("scene", scene_token))
 
 
@@ -309,6 +325,17 @@ def accumulation_windows(
         scene["token"]: config.accumulate_sweeps_test
         if scene["name"] in test_only
         else config.accumulate_sweeps
+        for scene in scenes
+    }
+
+
+def accumulation_chains(
+    config: PrepareConfig, scenes: list[dict], splits: dict[str, list[str]]
+) -> dict[str, str]:
+    """What the window counts per scene token: keyframes (published) for test-only scenes."""
+    test_only = set(splits["test"]) - set(splits["train"]) - set(splits["val"])
+    return {
+        scene["token"]: config.accumulate_test_chain if scene["name"] in test_only else "sweeps"
         for scene in scenes
     }
 
@@ -334,9 +361,15 @@ def _run_scenes(config: PrepareConfig, scene_tokens: list[str], total: int) -> S
     with tqdm(total=total, unit="keyframe", desc="prepare", disable=not config.progress) as bar:
         if config.workers > 1 and len(scene_tokens) > 1:
             context = multiprocessing.get_context("fork")
-            with context.Pool(min(config.workers, len(scene_tokens))) as pool:
-                for result in pool.imap_unordered(_prepare_scene, scene_tokens):
-                    add(result)
+            try:
+                with context.Pool(min(config.workers, len(scene_tokens))) as pool:
+                    for result in pool.imap_unordered(_prepare_scene, scene_tokens):
+                        add(result)
+            except BaseException:
+                # Leaving the block terminated the workers (SIGTERM, waited for): one
+                # stopped mid-write cannot remove its temp file, so the job does.
+                remove_stale_temps(config.out, recursive=True)
+                raise
         else:
             for token in scene_tokens:
                 add(_prepare_scene(token))
@@ -355,16 +388,32 @@ def prepare(config: PrepareConfig) -> dict[str, list[dict]]:
         ),
     )
     scenes = select_scenes(nusc, config.scenes)
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if not scenes:
+        raise PrepareInputError(f"nothing to prepare: {config.dataroot} lists no scene")
     if config.on_error not in ON_ERROR:
         raise UsageError(
             f"--on-error must be one of {', '.join(ON_ERROR)}, got {config.on_error!r}"
         )
+    with folder_lock(config.out, "lircdepth prepare"):
+        return _prepare_scenes(config, nusc, scenes, Path(config.out))
+
+
+def _prepare_scenes(
+    config: PrepareConfig, nusc: NuScenes, scenes: list[dict], out: Path
+) -> dict[str, list[dict]]:
+    """Prepare `scenes` into the (locked) folder `out`; write and return the index."""
     splits = assign_splits(config.version, [scene["name"] for scene in scenes], config.split_seed)
-    windows = accumulation_windows(config, scenes, splits)
+    if config.accumulate_test_chain not in WINDOW_CHAINS:
+        raise UsageError(
+            f"--accumulate-test-chain must be one of {', '.join(WINDOW_CHAINS)}, "
+            f"got {config.accumulate_test_chain!r}"
+        )
     _WORKER_STATE.update(
-        config=config, nusc=nusc, windows=windows, previous=previous_sizes(out / "index", SPLITS)
+        config=config,
+        nusc=nusc,
+        windows=accumulation_windows(config, scenes, splits),
+        chains=accumulation_chains(config, scenes, splits),
+        previous=previous_sizes(out / "index", SPLITS),
     )
     try:
         total = sum(scene["nbr_samples"] for scene in scenes) * len(config.cameras)

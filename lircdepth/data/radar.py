@@ -16,11 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from nuscenes.nuscenes import NuScenes
 
-from lircdepth.data.boxes import MOVABLE_PREFIXES, assign_to_boxes, is_movable
+from lircdepth.data.boxes import (
+    BOX_WINNERS,
+    RADAR_BOX_CATEGORIES,
+    assign_to_boxes,
+    is_movable,
+)
 from lircdepth.data.nusc_sources import RADAR_RCS_ROW, RADAR_VX_ROW, RADAR_VY_ROW, SensorPoses
 from lircdepth.geometry import (
     RADAR_BORDER,
@@ -47,7 +53,9 @@ class RadarOptions:
     `filters`: "none" (every point, published) or "devkit" (its default state filters).
     `box_test`: "strict" (point inside the annotated box, published) or "grown" (box
     grown by `box_margin` m, height ignored, +/- `azimuth_tolerance_deg`), over the boxes
-    whose category starts with one of `box_categories`.
+    whose category starts with one of `box_categories` (published: the 7 of
+    `RADAR_BOX_CATEGORIES`) and that are seen in the camera; `box_winner`: which box a
+    point inside several takes ("later", published, or "nearest" centre).
     `pairing`: which sweep of each radar a camera image gets: "keyframe" (the sample's
     own radar sample_data, published) or "camera" (the sweep nearest in time to that
     camera's image, as `lircdepth_node` pairs online: side cameras fire up to tens of
@@ -59,7 +67,8 @@ class RadarOptions:
     keyframes: int = 0
     filters: str = "none"
     box_test: str = "strict"
-    box_categories: tuple[str, ...] = MOVABLE_PREFIXES
+    box_categories: tuple[str, ...] = RADAR_BOX_CATEGORIES
+    box_winner: str = "later"
     box_margin: float = 0.5
     azimuth_tolerance_deg: float = 1.7
     pairing: str = "keyframe"
@@ -69,16 +78,21 @@ class RadarOptions:
             raise ValueError(
                 f"box_test must be one of {', '.join(BOX_TESTS)}, got {self.box_test!r}"
             )
+        if self.box_winner not in BOX_WINNERS:
+            raise ValueError(
+                f"box_winner must be one of {', '.join(BOX_WINNERS)}, got {self.box_winner!r}"
+            )
         if self.pairing not in RADAR_PAIRINGS:
             raise ValueError(
                 f"pairing must be one of {', '.join(RADAR_PAIRINGS)}, got {self.pairing!r}"
             )
 
-    def box_tolerance(self) -> dict[str, float | bool]:
+    def box_tolerance(self) -> dict[str, Any]:
         """Keyword arguments of `assign_to_boxes` for the chosen box test."""
         if self.box_test == "strict":
-            return {}
+            return {"winner": self.box_winner}
         return {
+            "winner": self.box_winner,
             "margin": self.box_margin,
             "azimuth_tolerance_deg": self.azimuth_tolerance_deg,
             "ignore_height": True,
@@ -149,7 +163,11 @@ def radar_points(
     T_cam_from_global = poses.sensor_from_global(camera_token)
     camera_matrix = poses.camera_matrix(camera_token)
     boxes = nusc.get_boxes(camera_token)
-    candidates = [i for i, box in enumerate(boxes) if is_movable(box.name, options.box_categories)]
+    candidates = [
+        i
+        for i, box in enumerate(boxes)
+        if is_movable(box.name, options.box_categories) and object_row_of_box[i] >= 0
+    ]
     parts: dict[str, list[np.ndarray]] = {}
     for token in radar_tokens:
         fields = load_fields(token)

@@ -37,6 +37,12 @@ def save_depth_png(path: Path, depth: np.ndarray) -> None:
     write_atomic(path, _encode_png(path, scaled))
 
 
+def stored_depth(depth: np.ndarray) -> np.ndarray:
+    """float32 metres exactly as `load_depth_png` returns them after `save_depth_png`."""
+    scaled = np.round(np.clip(depth, 0.0, MAX_STORED_DEPTH) * DEPTH_SCALE).astype(np.uint16)
+    return scaled.astype(np.float32) / DEPTH_SCALE
+
+
 def save_label_png(path: Path, label: np.ndarray) -> None:
     write_atomic(path, _encode_png(path, label.astype(np.uint8)))
 
@@ -67,9 +73,25 @@ def save_npy(path: Path, array: np.ndarray) -> None:
 
 def load_npy(path: Path) -> np.ndarray:
     try:
-        return np.load(path)
+        array = np.load(path)
     except (OSError, ValueError, EOFError) as error:
         raise StorageError(f"cannot read array {path}: {error}") from error
+    if not isinstance(array, np.ndarray):  # an .npz archive under an .npy name
+        raise StorageError(f"cannot read array {path}: not a single .npy array")
+    return array
+
+
+def load_points(path: Path, min_columns: int) -> np.ndarray:
+    """An N x C (C >= `min_columns`) array of finite numbers, e.g. a prepared radar file."""
+    array = load_npy(path)
+    if array.ndim != 2 or array.shape[1] < min_columns or array.dtype.kind not in "fiu":
+        raise StorageError(
+            f"{path}: expected N x {min_columns}+ numbers, got a {array.dtype} array of shape "
+            f"{array.shape}"
+        )
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise StorageError(f"{path}: holds NaN or infinite values")
+    return array
 
 
 def load_image_rgb(path: Path) -> np.ndarray:
@@ -88,12 +110,30 @@ def write_index(path: Path, records: list[dict]) -> None:
 def read_index(path: Path) -> list[dict]:
     if not Path(path).is_file():
         raise StorageError(f"index file not found: {path}")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise StorageError(f"{path}: not a JSON Lines index (not UTF-8 text: {error})") from error
     records = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as error:
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as error:
             raise StorageError(f"{path}:{number}: not a JSON object: {error}") from error
+        if not isinstance(record, dict):
+            raise StorageError(f"{path}:{number}: not a JSON object (a {type(record).__name__})")
+        records.append(record)
     return records
+
+
+def save_output(path: Path, name: str, array: np.ndarray) -> None:
+    """One prepared output file by its kind: radar and boxes as .npy, the association
+    label as a label PNG, every depth map as a 16-bit depth PNG."""
+    if name in ("radar", "boxes"):
+        save_npy(path, array)
+    elif name == "assoc_label":
+        save_label_png(path, array)
+    else:
+        save_depth_png(path, array)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from lircdepth.errors import UsageError
+from lircdepth.device import UnavailableError
 
 BACKEND_NAMES = ("auto", "torch", "compile", "onnxruntime", "openvino", "tensorrt")
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -40,8 +40,7 @@ def default_cache_dir(engine: str) -> Path:
     return Path(root) / engine
 
 
-class BackendUnavailableError(UsageError, RuntimeError):
-    """The requested backend, device or execution provider is not available here."""
+BackendUnavailableError = UnavailableError  # the one error of lircdepth.device
 
 
 @dataclass
@@ -64,16 +63,6 @@ class Backend(ABC):
         """Forward pass; returns when the outputs are computed (device synchronised)."""
 
 
-def resolve_device(device: str | torch.device) -> torch.device:
-    """`auto` -> CUDA when available, else CPU; a clear error for an absent CUDA."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise BackendUnavailableError(f"device {device} requested but CUDA is not available here")
-    return device
-
-
 def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
     """The torch dtype for `fp32` / `fp16` / `bf16`; reduced precision only on CUDA."""
     if dtype not in DTYPES:
@@ -93,7 +82,8 @@ class TorchBackend(Backend):
         self.dtype = resolve_dtype(dtype, device)
         self.precision = dtype
         self.name = "compile" if compile else "torch"
-        net = net.eval().to(device=device, dtype=self.dtype, memory_format=torch.channels_last)
+        # Module.to takes memory_format at run time; torch's overloads leave it out.
+        net = net.eval().to(device=device, dtype=self.dtype, memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.net = torch.compile(net, dynamic=False) if compile else net
 
     def run(self, image: torch.Tensor, radar: torch.Tensor) -> NetworkOutputs:

@@ -14,8 +14,8 @@ import torch
 
 from lircdepth.inference import preprocess
 
-# 16 frames moved the int8 MAE by +0.2 % (per-pixel p99 8.9 m), 64 by -1.3 % (p99 7.8 m),
-# 160 by -0.2 % (p99 7.8 m): 64 is where the per-pixel changes stop shrinking.
+# 64 calibration frames: where int8's per-pixel changes stop shrinking (docs/experiments.md,
+# "The OpenVINO int8 recipe").
 DEFAULT_FRAMES = 64
 DEFAULT_SPLIT = "train"
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lircdepth.device import resolve_device
 from lircdepth.inference.backends import (
     BACKEND_NAMES,
     Backend,
     OnnxRuntimeBackend,
     TorchBackend,
-    resolve_device,
 )
 from lircdepth.inference.calibration import DEFAULT_FRAMES
 from lircdepth.inference.network import LoadedNetwork

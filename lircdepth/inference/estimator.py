@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -142,7 +143,7 @@ class DepthEstimator:
         """
         images = [preprocess.check_image(image) for image, _ in frames]
         points = [preprocess.radar_points_from_inputs(radar_points) for _, radar_points in frames]
-        groups: dict[tuple[int, int], list[int]] = {}
+        groups: dict[tuple[int, ...], list[int]] = {}  # (height, width) -> frames
         for index, image in enumerate(images):
             groups.setdefault(image.shape[:2], []).append(index)
         results: list[DepthResult | None] = [None] * len(frames)
@@ -153,7 +154,7 @@ class DepthEstimator:
                     indices, self._run_same_size(batch, height, width), strict=True
                 ):
                     results[index] = result
-        return results
+        return cast("list[DepthResult]", results)  # every frame is in one group
 
     def _run_same_size(
         self, frames: list[tuple[np.ndarray, np.ndarray]], height: int, width: int

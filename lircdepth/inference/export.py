@@ -23,6 +23,8 @@ from lircdepth.inference.backends import INPUT_NAMES, OUTPUT_NAMES, OnnxRuntimeB
 from lircdepth.inference.network import LoadedNetwork
 
 DEFAULT_OPSET = 17
+# Opsets this export produces and checks with onnxruntime (torch 2.14, onnxruntime 1.32).
+OPSET_RANGE = (9, 23)
 # Small trace size: tracing is fast, and a size unlike any real one exposes shapes that
 # the trace would otherwise bake in (the check runs at a second size).
 TRACE_SIZE = (96, 160)
@@ -75,7 +77,7 @@ def export_to_bytes(
         torch.onnx.export(
             net,
             example_inputs(fixed_batch or 1, height, width),
-            buffer,
+            buffer,  # type: ignore[arg-type]  # a file object is documented; the stub says path
             dynamo=False,
             input_names=list(INPUT_NAMES),
             output_names=output_names,

@@ -8,9 +8,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lircdepth.argtypes import positive_float, positive_int
+from lircdepth.argtypes import int_in_range, positive_float, positive_int
 from lircdepth.errors import UsageError
-from lircdepth.inference.export import DEFAULT_OPSET, DEFAULT_TOLERANCE_M, export_onnx
+from lircdepth.inference.export import (
+    DEFAULT_OPSET,
+    DEFAULT_TOLERANCE_M,
+    OPSET_RANGE,
+    export_onnx,
+)
 from lircdepth.inference.network import load_network
 from lircdepth.inference.preprocess import plan_layout
 
@@ -34,7 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="B",
         help="fix the batch size (default: dynamic)",
     )
-    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset version")
+    parser.add_argument(
+        "--opset",
+        type=int_in_range(*OPSET_RANGE),
+        default=DEFAULT_OPSET,
+        help=f"ONNX opset version ({OPSET_RANGE[0]} to {OPSET_RANGE[1]})",
+    )
     parser.add_argument(
         "--reference",
         action="store_true",

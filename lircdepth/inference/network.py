@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -68,6 +69,7 @@ def load_network(checkpoint: str | Path, fast: bool = True) -> LoadedNetwork:
     has_confidence = arch != STUDENT_ARCH
     if fast and arch == STUDENT_ARCH:
         from lircdepth.models.fast_student import optimize_for_inference
+        from lircdepth.models.student import LiRCDepth
 
-        model = optimize_for_inference(model).eval()
+        model = optimize_for_inference(cast("LiRCDepth", model)).eval()
     return LoadedNetwork(InferenceNet(model, has_confidence), arch, max_depth)

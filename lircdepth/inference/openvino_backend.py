@@ -15,15 +15,10 @@ Precisions:
   quantised model is stored in the cache, keyed by the model and the calibration
   inputs, so it is made once.
 
-The int8 recipe (`quantise`) was chosen by measuring a trained student (160 steps, MAE
-3.79 m at 80 m) on the 40 synthetic test images, quantising one part of the network at a
-time: only two parts move the MAE, both kept in float here (see FLOAT_SCOPES), and
-activation ranges from the plain min/max over the calibration frames (MINMAX) give
-smaller per-pixel changes than NNCF's default mean of per-frame ranges. Measured MAE
-change against fp32: +7.75 % with NNCF defaults, +0.2 % / -1.3 % / -0.2 % with this
-recipe for 16 / 64 / 160 calibration frames. NNCF's other options made no difference here
-(fast_bias_correction=False, target_device CPU) or did worse (PERFORMANCE preset,
-MEAN_QUANTILE ranges); model_type only concerns transformers.
+The int8 recipe (`quantise`): only two parts of the network move the MAE when quantised,
+both kept in float (FLOAT_SCOPES), and activation ranges are the plain min/max over the
+calibration frames (MINMAX), which changes pixels less than NNCF's default; how it was
+chosen and what it costs: docs/experiments.md, "The OpenVINO int8 recipe".
 """
 
 from __future__ import annotations
@@ -32,6 +27,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -47,16 +43,13 @@ from lircdepth.inference.backends import (
 
 PRECISIONS = ("fp32", "bf16", "int8")
 INFERENCE_PRECISION = {"fp32": "f32", "bf16": "bf16"}
-# Kept in float by int8:
+# Kept in float by int8 (the measurements: docs/experiments.md, "The OpenVINO int8 recipe"):
 # - the radar encoder: its input is a sparse map of raw metres (zeros almost everywhere,
-#   up to 80 m at a few pixels), which one int8 scale cannot hold; quantising it moved
-#   the depth by 6.5 m (median per pixel) against 2.2 m without it;
+#   up to 80 m at a few pixels), which one int8 scale cannot hold;
 # - the inputs of the 1x1 expand convolutions of decoder stage 3 and of the second block
-#   of stage 2 (fused image + radar features at 1/4 and 1/2 size): quantising stage 3
-#   alone raised the MAE by 3.5 %, stage 2 alone by 4.6 %; every other part moved it by
-#   less than 1.1 %. The first block of stage 2 stays int8: keeping it float too gave the
-#   same MAE but cost a fifth of the int8 speed-up (CPU s at 896x1600, one thread: fp32
-#   4.91, this recipe 3.46, with stage2.0 in float 3.87).
+#   of stage 2 (fused image + radar features at 1/4 and 1/2 size): the only parts whose
+#   quantisation moved the MAE by more than about 1 %. The first block of stage 2 stays
+#   int8: float there gave the same MAE and cost part of the int8 speed-up.
 FLOAT_SCOPES = (
     ".*radar_encoder.*",
     "/network/decoder/stage3/.*/expand/.*",
@@ -123,7 +116,7 @@ class OpenVinoBackend(Backend):
         self.model = self.core.read_model(onnx_model, b"")
         if precision == "int8":
             self.model = self._quantised(onnx_model, calibration)
-        self._requests: dict[tuple[int, ...], object] = {}
+        self._requests: dict[tuple[tuple[int, ...], ...], Any] = {}
 
     def _quantised(self, onnx_model: bytes, calibration) -> object:
         """The NNCF-quantised model, from the cache when these inputs made it before."""

@@ -2,16 +2,10 @@
 
 Order (fastest first, as measured with `lircdepth bench inference`):
 - on a CUDA GPU: tensorrt (ONNX Runtime's TensorRT provider), then torch on CUDA;
-- on a CPU: openvino, then onnxruntime, then torch (the project's inference form).
-  Measured on a 2-core AVX2 EPYC in one interleaved run (trained student, fp32, nice 10,
-  load average 4-9 from other jobs): at 896x1600 OpenVINO 4.85 s wall / 4.67 s CPU and
-  2.4 GB peak, ONNX Runtime 5.19 s / 5.14 s and 3.7 GB, torch 7.32 s / 6.84 s; at
-  352x704 ONNX Runtime and OpenVINO took the same CPU time (0.88 / 0.90 s) and both
-  about a third of torch's. A second run under heavier load gave the same CPU times
-  at 896x1600 (OpenVINO 5.12 s, ONNX Runtime 6.35 s, torch 7.36 s) while the wall times
-  swapped (10.9 / 8.7 s, mostly waiting for a core), so CPU time decides: OpenVINO needs
-  the least CPU and memory at the camera's full size and goes first; ONNX Runtime is
-  still well ahead of torch.
+- on a CPU: openvino, then onnxruntime, then torch (the project's inference form):
+  OpenVINO needs the least CPU time and memory at the camera's full size, ONNX Runtime
+  is still well ahead of torch (CPU time decides, wall time follows the load; the runs:
+  docs/experiments.md, "Inference engine order on a CPU").
 An engine is skipped when its software is missing; the reason names what to install.
 `consider` limits the engines looked at (e.g. a node configured to avoid one).
 """
@@ -23,7 +17,8 @@ from dataclasses import dataclass
 
 import torch
 
-from lircdepth.inference.backends import BackendUnavailableError, resolve_device
+from lircdepth.device import resolve_device
+from lircdepth.inference.backends import BackendUnavailableError
 
 GPU_ORDER = ("tensorrt", "torch")
 CPU_ORDER = ("openvino", "onnxruntime", "torch")

@@ -9,8 +9,11 @@ import torch
 from torch import nn
 
 from lircdepth.atomic import atomic_open
-from lircdepth.errors import UsageError
+from lircdepth.errors import BadValueError
 
+from .checkpoint_errors import WRAPPER_PREFIX, CheckpointError
+from .checkpoint_schema import check_checkpoint_entries, check_weights, first_bad_tensor
+from .published import convert_published, is_published_checkpoint
 from .registry import build_model
 from .safe_load import safe_torch_load
 
@@ -26,11 +29,6 @@ CHECKPOINT_KEYS = (
     "rng",
     "best",
 )
-WRAPPER_PREFIX = "module."  # DataParallel / DistributedDataParallel
-
-
-class CheckpointError(UsageError, RuntimeError):
-    """A checkpoint file is missing, unreadable or not in the project's format."""
 
 
 def save_checkpoint(path: str | os.PathLike, checkpoint: dict) -> Path:
@@ -107,6 +105,9 @@ def load_state_dict_strict(
     CheckpointError naming it (and `source`) before the model is touched, so no network
     is ever left half-loaded. A DataParallel `module.` prefix is dropped first."""
     state_dict = strip_wrapper_prefix(state_dict)
+    bad = first_bad_tensor(state_dict)
+    if bad is not None:
+        raise CheckpointError(f"{source}: weight {bad}; refusing to use it")
     problems = state_dict_problems(model, state_dict)
     if problems:
         raise CheckpointError(
@@ -121,18 +122,26 @@ def load_model(
     """Rebuild the network from `arch` + `model_config`, load all its weights, eval mode, on
     `device`. Takes a project checkpoint or one of the authors' published files (converted
     on the fly, see published.py); returns the network and the project-format checkpoint."""
-    from .published import convert_published, is_published_checkpoint
-
     is_path = not isinstance(path_or_checkpoint, dict)
-    checkpoint = load_checkpoint(path_or_checkpoint) if is_path else path_or_checkpoint
+    checkpoint: dict
+    if isinstance(path_or_checkpoint, dict):
+        checkpoint = path_or_checkpoint
+    else:
+        checkpoint = load_checkpoint(path_or_checkpoint)
     source = f"checkpoint {path_or_checkpoint}" if is_path else "checkpoint"
+    check_weights(checkpoint.get("model"), source)  # before any layout is read from them
     if "arch" not in checkpoint and is_published_checkpoint(checkpoint):
-        checkpoint = convert_published(checkpoint, source=path_or_checkpoint if is_path else None)
+        path = None if isinstance(path_or_checkpoint, dict) else path_or_checkpoint
+        checkpoint = convert_published(checkpoint, source=path)
     if "arch" not in checkpoint:
         raise CheckpointError(
             f"{source} has no 'arch' entry and is not a published LiRCDepth/CaFNet file: "
             "cannot tell which network to build"
         )
-    model = build_model(checkpoint["arch"], **(checkpoint.get("model_config") or {}))
+    check_checkpoint_entries(checkpoint, source)  # converted files: their config too
+    try:
+        model = build_model(checkpoint["arch"], **(checkpoint.get("model_config") or {}))
+    except BadValueError as error:
+        raise CheckpointError(f"{source}: {error}") from error
     load_state_dict_strict(model, checkpoint["model"], source)
     return model.to(device).eval(), checkpoint

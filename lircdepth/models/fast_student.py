@@ -17,6 +17,7 @@ The result is a plain nn.Module (exportable to ONNX).
 from __future__ import annotations
 
 import copy
+from typing import cast
 
 import torch
 from torch import nn
@@ -40,26 +41,33 @@ def transposed_to_conv(conv_t: nn.ConvTranspose2d) -> nn.Conv2d:
     if conv_t.stride != (1, 1) or conv_t.output_padding != (0, 0) or conv_t.dilation != (1, 1):
         raise NotImplementedError(f"only stride-1 transposed convs have a conv form: {conv_t}")
     weight = _transposed_weight_as_conv(conv_t.weight.detach(), conv_t.groups).flip(-1, -2)
-    padding = tuple(k - 1 - p for k, p in zip(conv_t.kernel_size, conv_t.padding, strict=True))
+    # A ConvTranspose2d's padding is a pair of ints (never a padding mode string).
+    pads = cast("tuple[int, int]", conv_t.padding)
+    padding = cast(
+        "tuple[int, int]",
+        tuple(k - 1 - p for k, p in zip(conv_t.kernel_size, pads, strict=True)),
+    )
     conv = nn.Conv2d(
         conv_t.in_channels,
         conv_t.out_channels,
-        conv_t.kernel_size,
+        cast("tuple[int, int]", conv_t.kernel_size),
         padding=padding,
         groups=conv_t.groups,
         bias=conv_t.bias is not None,
     ).to(weight.device)
     with torch.no_grad():
         conv.weight.copy_(weight)
-        if conv_t.bias is not None:
+        if conv_t.bias is not None and conv.bias is not None:  # conv has one iff conv_t has
             conv.bias.copy_(conv_t.bias)
     return conv
 
 
 def fold_into_transposed(conv_t: nn.ConvTranspose2d, norm: nn.BatchNorm2d) -> nn.ConvTranspose2d:
     """`norm(conv_t(x))` as one transposed conv (torch's fuse_conv_bn_eval mis-scales grouped ones)."""
-    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
-    shift = norm.bias - norm.running_mean * scale
+    running_mean, running_var = norm.running_mean, norm.running_var
+    assert running_mean is not None and running_var is not None, "eval batch norm keeps stats"
+    scale = norm.weight / torch.sqrt(running_var + norm.eps)
+    shift = norm.bias - running_mean * scale
     fused = copy.deepcopy(conv_t)
     cin, cout_per_group = conv_t.weight.shape[:2]
     grouped_scale = scale.reshape(conv_t.groups, 1, cout_per_group, 1, 1)
@@ -70,7 +78,7 @@ def fold_into_transposed(conv_t: nn.ConvTranspose2d, norm: nn.BatchNorm2d) -> nn
     return fused
 
 
-def _fold(conv: nn.Module, norm: nn.BatchNorm2d) -> nn.Module:
+def _fold(conv: nn.Conv2d | nn.ConvTranspose2d, norm: nn.BatchNorm2d) -> nn.Module:
     if isinstance(conv, nn.ConvTranspose2d):
         return fold_into_transposed(conv, norm)
     return fuse_conv_bn_eval(conv, norm)

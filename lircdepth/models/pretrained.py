@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torchvision.models import MobileNet_V2_Weights, WeightsEnum, mobilenet_v2
 
+ModuleT = TypeVar("ModuleT", bound=torch.nn.Module)
+
 
 def build_with_imagenet_weights(
-    builder: Callable[..., torch.nn.Module], weights: WeightsEnum, pretrained: bool
-) -> torch.nn.Module:
+    builder: Callable[..., ModuleT], weights: WeightsEnum, pretrained: bool
+) -> ModuleT:
     """`builder(weights=...)`, with a clear error when the weights can't be had.
 
     The weights are downloaded once into the torch hub cache; offline without a cached

@@ -16,10 +16,11 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import torch
 
-from .checkpoint import WRAPPER_PREFIX, CheckpointError
+from .checkpoint_errors import WRAPPER_PREFIX, CheckpointError
 from .encoders import TAP_ENDS
 
 # Both published argument files set max_depth 100; the state_dict does not record it.
@@ -221,7 +222,7 @@ def is_published_checkpoint(checkpoint: dict) -> bool:
     )
 
 
-def detect_arch(state_dict: dict[str, torch.Tensor]) -> str:
+def detect_arch(state_dict: object) -> str:
     """ "lircdepth" or "cafnet" from the published state_dict; CheckpointError otherwise."""
     arch = _published_layout(state_dict)
     if arch is None:
@@ -264,8 +265,8 @@ def convert_published(
 ) -> dict:
     """A published checkpoint dict -> a project checkpoint (arch, model_config, model,
     global_step, provenance). `arch` "auto" reads the layout; naming the wrong one raises."""
-    state_dict = checkpoint.get("model")
-    found = detect_arch(state_dict)
+    found = detect_arch(checkpoint.get("model"))
+    state_dict = cast("dict[str, torch.Tensor]", checkpoint["model"])  # checked just above
     if arch not in ("auto", found):
         raise CheckpointError(
             f"{source or 'checkpoint'} holds the published {found!r} layout, not {arch!r}"

@@ -8,6 +8,8 @@ from torch import nn
 
 from lircdepth.errors import BadValueError
 
+from .checkpoint_schema import check_model_config
+
 # arch -> (module, class); imported on demand so a missing network breaks only its own name.
 ARCHITECTURES: dict[str, tuple[str, str]] = {
     "lircdepth": ("lircdepth.models.student", "LiRCDepth"),
@@ -17,8 +19,9 @@ ARCHITECTURES: dict[str, tuple[str, str]] = {
 
 def build_model(arch: str, **model_config) -> nn.Module:
     """`build_model("lircdepth", max_depth=100.0)`; unknown names and options raise clearly."""
-    if arch not in ARCHITECTURES:
+    if not isinstance(arch, str) or arch not in ARCHITECTURES:
         raise BadValueError(f"unknown model arch {arch!r}; expected one of {sorted(ARCHITECTURES)}")
+    model_config = check_model_config(model_config)
     module_name, class_name = ARCHITECTURES[arch]
     model_class = getattr(importlib.import_module(module_name), class_name)
     try:

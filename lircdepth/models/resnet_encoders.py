@@ -8,6 +8,7 @@ so it is not kept: it would only add 513,000 dead parameters per encoder.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import torch
 import torchvision
@@ -49,7 +50,7 @@ class ResNetPyramid(nn.Module):
 
     @property
     def first_conv(self) -> nn.Conv2d:
-        return self.stem[0]
+        return cast(nn.Conv2d, self.stem[0])
 
     def block_batch_norm_affines(self) -> list[nn.Parameter]:
         """Weights and biases of the stem and residual-branch batch norms, not of the

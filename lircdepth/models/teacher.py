@@ -8,6 +8,7 @@ BTS decoder fuses the gated radar features into the ResNet-34 image stream.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -20,6 +21,7 @@ from lircdepth.models.cafnet_radar import (
 )
 from lircdepth.models.initialisation import xavier_init_conv2d
 from lircdepth.models.resnet_encoders import ResNetPyramid
+from lircdepth.models.sparse_conv import SparseConv
 
 # Inputs must be divisible by the deepest feature stride.
 INPUT_STRIDE = 32
@@ -85,14 +87,16 @@ class CaFNet(nn.Module):
         """The parameters the published teacher training never updates: the image
         encoder's first conv, the block batch-norm affines of the three ResNets and the
         constant mask kernels of the sparse convs (40,348 values at the default widths)."""
-        frozen = [self.image_encoder.first_conv.weight]
+        # A Parameter, which torch's stubs type as the plain Tensor it is a subclass of.
+        frozen = [cast(nn.Parameter, self.image_encoder.first_conv.weight)]
         for pyramid in (
             self.image_encoder,
             self.radar_encoder_stage1.resnet,
             self.radar_encoder_stage2.resnet,
         ):
             frozen += pyramid.block_batch_norm_affines()
-        return frozen + [layer.mask_kernel for layer in self.radar_encoder_stage1.sparse.layers]
+        layers = self.radar_encoder_stage1.sparse.layers
+        return frozen + [cast(SparseConv, layer).mask_kernel for layer in layers]
 
     def forward(self, image: torch.Tensor, radar: torch.Tensor) -> TeacherOutput:
         check_network_inputs(image, radar, self.radar_channels)

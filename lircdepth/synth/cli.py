@@ -12,6 +12,7 @@ from pathlib import Path
 
 from nuscenes.nuscenes import NuScenes
 
+from lircdepth.argtypes import positive_int
 from lircdepth.errors import UsageError
 from lircdepth.synth.config import RIGS, SynthConfig
 from lircdepth.synth.generate import generate
@@ -23,17 +24,28 @@ DEFAULTS = SynthConfig()
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="dataroot to write")
-    parser.add_argument("--scenes", type=int, default=DEFAULTS.scenes, help="number of scenes")
     parser.add_argument(
-        "--keyframes", type=int, default=DEFAULTS.keyframes, help="keyframes (samples) per scene"
+        "--scenes", type=positive_int, default=DEFAULTS.scenes, help="number of scenes"
+    )
+    parser.add_argument(
+        "--keyframes",
+        type=positive_int,
+        default=DEFAULTS.keyframes,
+        help="keyframes (samples) per scene",
     )
     parser.add_argument("--seed", type=int, default=DEFAULTS.seed, help="same seed, same bytes")
-    parser.add_argument("--width", type=int, default=DEFAULTS.width, help="camera image width")
-    parser.add_argument("--height", type=int, default=DEFAULTS.height, help="camera image height")
+    parser.add_argument(
+        "--width", type=positive_int, default=DEFAULTS.width, help="camera image width"
+    )
+    parser.add_argument(
+        "--height", type=positive_int, default=DEFAULTS.height, help="camera image height"
+    )
     parser.add_argument(
         "--version", default=DEFAULTS.version, help="table folder name (the devkit's version)"
     )
-    parser.add_argument("--workers", type=int, default=1, help="scenes rendered in parallel")
+    parser.add_argument(
+        "--workers", type=positive_int, default=1, help="scenes rendered in parallel"
+    )
     parser.add_argument(
         "--rig",
         choices=tuple(RIGS),

@@ -7,6 +7,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from lircdepth.geometry import make_transform, matrix_to_quaternion
 from lircdepth.synth import formats, tables
@@ -204,7 +205,7 @@ class SceneWriter:
         is_key = frame.keyframe_of is not None
         owner = (
             frame.keyframe_of
-            if is_key
+            if frame.keyframe_of is not None
             else min(max(int(np.ceil(t / KEYFRAME_PERIOD)), 0), len(samples) - 1)
         )
         mount = self.rig[frame.channel]
@@ -228,7 +229,7 @@ class SceneWriter:
             )
             formats.write_jpeg(path, image, self.config.jpeg_quality)
             height, width = depth.shape
-            if is_key:
+            if frame.keyframe_of is not None:  # is_key
                 depth_dir = self.out / "depth_gt"
                 depth_dir.mkdir(exist_ok=True)
                 np.save(depth_dir / f"{token}.npy", depth)
@@ -237,7 +238,7 @@ class SceneWriter:
         elif mount.modality == "lidar":
             cloud, hit_ids = lidar_sweep(self.scene, boxes, T_world_from_sensor, self.rng)
             formats.write_lidar_bin(path, cloud)
-            if is_key:
+            if frame.keyframe_of is not None:  # is_key
                 self.lidar_hits[frame.keyframe_of] = hit_ids
         else:
             fields, hit_ids = radar_sweep(
@@ -248,7 +249,7 @@ class SceneWriter:
                 mount.half_fov_deg,
             )
             formats.write_radar_pcd(path, fields)
-            if is_key:
+            if frame.keyframe_of is not None:  # is_key
                 self.radar_hits.setdefault(frame.keyframe_of, []).append(hit_ids)
         return {
             "token": token,
@@ -330,22 +331,34 @@ def _write_scene(args: tuple[Path, SynthConfig, int]) -> SceneTables:
     return SceneWriter(out, config, index).run()
 
 
-def generate(out_dir: Path, config: SynthConfig | None = None, workers: int = 1) -> Path:
+def _counted(parts, bar: tqdm) -> list:
+    """The scenes' parts in order, advancing `bar` as each one is done."""
+    done = []
+    for part in parts:
+        done.append(part)
+        bar.update(1)
+    return done
+
+
+def generate(
+    out_dir: Path, config: SynthConfig | None = None, workers: int = 1, progress: bool = True
+) -> Path:
     """Generate the world under `out_dir` (the dataroot) and return it.
 
     Scenes are independent (own seeded generator), so `workers` > 1 renders them in
-    parallel processes with byte-identical results.
+    parallel processes with byte-identical results. `progress`: a bar over the scenes.
     """
     config = config or SynthConfig()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tokens = tables.Tokens(config.seed)
     jobs = [(out, config, i) for i in range(config.scenes)]
-    if workers > 1 and config.scenes > 1:
-        with get_context("spawn").Pool(min(workers, config.scenes)) as pool:
-            parts = pool.map(_write_scene, jobs)
-    else:
-        parts = [_write_scene(job) for job in jobs]
+    with tqdm(total=len(jobs), desc="synthetic world", unit="scene", disable=not progress) as bar:
+        if workers > 1 and config.scenes > 1:
+            with get_context("spawn").Pool(min(workers, config.scenes)) as pool:
+                parts = _counted(pool.imap(_write_scene, jobs), bar)
+        else:
+            parts = _counted(map(_write_scene, jobs), bar)
     merged = tables.vocabulary_tables(tokens)
     for name in tables.TABLE_NAMES:
         merged.setdefault(name, [])

@@ -15,14 +15,14 @@ import cv2
 import numpy as np
 from nuscenes.nuscenes import NuScenes, NuScenesExplorer
 
+from lircdepth.visualize import depth_bgr
+
 PREVIEW_MAX_DEPTH = 60.0  # metres mapped to the top of the colour scale
 
 
 def colorize_depth(depth: np.ndarray, max_depth: float = PREVIEW_MAX_DEPTH) -> np.ndarray:
-    """BGR colours (turbo, near = red, far = blue) of depths; works on maps and N-vectors."""
-    scaled = np.clip(1.0 - np.asarray(depth, dtype=np.float64) / max_depth, 0.0, 1.0)
-    levels = (scaled * 255).astype(np.uint8).reshape(-1, 1)
-    return cv2.applyColorMap(levels, cv2.COLORMAP_TURBO).reshape(*np.shape(depth), 3)
+    """BGR colours of depths (maps or N-vectors), the project's convention (lircdepth.visualize)."""
+    return depth_bgr(depth, max_depth)
 
 
 def _projected(

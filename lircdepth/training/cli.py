@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from lircdepth.console import show_notes
 from lircdepth.errors import UsageError
 from lircdepth.training.options import (
     MODES,
@@ -23,7 +24,8 @@ GLOBAL_FLAGS = ("command", "debug")  # flags of `lircdepth` itself, not training
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.convert_arg_line_to_args = argument_file_line_to_args
+    # argparse's documented hook, set on this parser (mypy forbids assigning to a method).
+    parser.convert_arg_line_to_args = argument_file_line_to_args  # type: ignore[method-assign,assignment]
     parser.add_argument("mode", choices=MODES, help="which network to train")
     parser.add_argument(
         "args_file", nargs="?", default=None, help="argument file, one `--flag value` per line"
@@ -49,5 +51,6 @@ def options_from_args(args: argparse.Namespace) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> int:
     from lircdepth.training.trainer import train
 
+    show_notes("lircdepth.training")
     train(options_from_args(args))
     return 0

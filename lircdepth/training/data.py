@@ -1,7 +1,11 @@
 """Data loaders for training and validation, with an order that survives a restart.
 
 The training order of epoch e is DistributedSampler's shuffle seeded by (seed, e), so it
-depends only on the seed, the epoch, the world size and the rank. A resumed run starts
+depends only on the seed, the epoch, the world size and the rank. As published, the
+batch size asked for is the total over all processes (each takes its share), and the
+last, partial batch of an epoch is kept: an epoch has ceil(samples / batch) steps
+(with several processes the sampler pads every rank to the same count, as torch's
+DistributedSampler does by default). A resumed run starts
 the interrupted epoch part-way by skipping the batches already done (indices are skipped,
 no sample is loaded twice). Worker seeds are drawn from a generator re-seeded per epoch,
 never from the global RNG, so resuming does not shift the global random stream.
@@ -9,7 +13,11 @@ never from the global RNG, so resuming does not shift the global random stream.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import math
+from collections.abc import Iterable, Iterator, Sized
+from typing import cast
 
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, Subset
@@ -22,13 +30,13 @@ class ResumableSampler(Sampler[int]):
     """This rank's share of a shuffled epoch, optionally starting after `skip` samples."""
 
     def __init__(self, dataset: Dataset, context: DistributedContext, seed: int) -> None:
-        self.inner = DistributedSampler(
+        self.inner: DistributedSampler[int] = DistributedSampler(
             dataset,
             num_replicas=context.world_size,
             rank=context.rank,
             shuffle=True,
             seed=seed,
-            drop_last=True,
+            drop_last=False,
         )
         self.skip = 0
 
@@ -43,8 +51,21 @@ class ResumableSampler(Sampler[int]):
         return max(len(self.inner) - self.skip, 0)
 
 
+def per_process_batch(total: int, world_size: int) -> int:
+    """Each process's share of the total batch (published: the argument is the total)."""
+    if total % world_size:
+        raise TrainingSetupError(
+            f"--batch_size {total} is the total over {world_size} processes and must divide "
+            f"evenly by {world_size}"
+        )
+    return total // world_size
+
+
 class TrainLoader:
-    """Batches of one epoch from any position: `epoch_batches(epoch, batches_done)`."""
+    """Batches of one epoch from any position: `epoch_batches(epoch, batches_done)`.
+
+    `batch_size` is this process's batch (see `per_process_batch`).
+    """
 
     def __init__(
         self,
@@ -56,12 +77,9 @@ class TrainLoader:
     ) -> None:
         self.sampler = ResumableSampler(dataset, context, seed)
         self.batch_size = batch_size
-        self.steps_per_epoch = len(self.sampler.inner) // batch_size
+        self.steps_per_epoch = math.ceil(len(self.sampler.inner) / batch_size)
         if self.steps_per_epoch == 0:
-            raise TrainingSetupError(
-                f"the training split has {len(dataset)} samples: too few for batch size {batch_size}"
-                f" on {context.world_size} process(es)"
-            )
+            raise TrainingSetupError("the training split has no samples")
         self._seed, self._rank = seed, context.rank
         self._generator = torch.Generator()
         self.loader = DataLoader(
@@ -69,7 +87,7 @@ class TrainLoader:
             batch_size=batch_size,
             sampler=self.sampler,
             num_workers=workers,
-            drop_last=True,
+            drop_last=False,
             pin_memory=context.device.type == "cuda",
             generator=self._generator,
         )
@@ -80,8 +98,27 @@ class TrainLoader:
         return iter(self.loader)
 
 
+@contextlib.contextmanager
+def batches_of(loader: Iterable) -> Iterator[Iterator]:
+    """`iter(loader)` whose DataLoader worker processes are stopped and joined when the
+    block ends, error or not.
+
+    Left to the garbage collector, an error's traceback keeps the iterator (and its
+    workers) alive to interpreter exit, where a worker still sending a batch created a
+    socket in multiprocessing's temp folder while it was being removed: a second traceback
+    after the one-line error (seen once in CI).
+    """
+    iterator = iter(loader)
+    try:
+        yield iterator
+    finally:
+        stop = getattr(iterator, "_shutdown_workers", None)  # torch's own, idempotent
+        if stop is not None:
+            stop()
+
+
 def build_eval_loader(dataset: Dataset, workers: int, max_images: int = 0) -> DataLoader:
     """One image per batch, in index order; `max_images` > 0 keeps only the first ones."""
-    if max_images > 0 and len(dataset) > max_images:
+    if max_images > 0 and len(cast(Sized, dataset)) > max_images:  # a map-style dataset
         dataset = Subset(dataset, range(max_images))
     return DataLoader(dataset, batch_size=1, shuffle=False, num_workers=workers)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from lircdepth.errors import UsageError
+from lircdepth.device import resolve_device
 
 
 @dataclass(frozen=True)
@@ -30,22 +30,6 @@ class DistributedContext:
     @property
     def is_main(self) -> bool:
         return self.rank == 0
-
-
-def resolve_device(option: str, local_rank: int = 0) -> torch.device:
-    """ "auto" picks CUDA when present; "cuda" without a GPU is a clear error."""
-    if option == "auto":
-        option = "cuda" if torch.cuda.is_available() else "cpu"
-    if option == "cuda":
-        if not torch.cuda.is_available():
-            raise UsageError(
-                "--device cuda was asked for but torch sees no CUDA device",
-                hint="use --device cpu or --device auto",
-            )
-        return torch.device("cuda", local_rank % torch.cuda.device_count())
-    if option == "cpu":
-        return torch.device("cpu")
-    raise UsageError(f"--device must be auto, cpu or cuda, got {option!r}")
 
 
 def init_distributed(device_option: str) -> DistributedContext:

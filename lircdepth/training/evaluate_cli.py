@@ -1,8 +1,8 @@
 """Score a checkpoint (teacher or student) on a split: `lircdepth evaluate --checkpoint CKPT --data OUT`.
 
 Prints a Markdown table of MAE, RMSE (m), iMAE, iRMSE (1/km), AbsRel, SqRel, RMSE-log,
-SIlog, log10 and delta 1/2/3 at each cap, on the single-scan lidar ground truth;
-optionally writes the same as JSON / Markdown files and colourised PNGs per image.
+SIlog, log10 and delta 1/2/3 at each cap, one table per ground truth: the single-scan
+lidar map (what the paper reports) and the accumulated lidar map; optionally writes the same as JSON / Markdown files and colourised PNGs per image.
 """
 
 from __future__ import annotations
@@ -14,6 +14,12 @@ from lircdepth.argtypes import non_negative_int, positive_float
 from lircdepth.atomic import write_text_atomic
 from lircdepth.errors import UsageError
 from lircdepth.metrics import DEFAULT_CAPS, format_markdown, write_json
+
+GROUND_TRUTH_CHOICES = {
+    "both": ("lidar_single", "lidar_accum"),
+    "single": ("lidar_single",),
+    "accumulated": ("lidar_accum",),
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0,
         help="score only the first N images (0: all)",
     )
+    parser.add_argument(
+        "--ground-truth",
+        choices=("both", "single", "accumulated"),
+        default="both",
+        help="score against the single-scan lidar (the paper's), the accumulated map, or both",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -64,9 +76,17 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         max_images=args.max_images,
         progress=not args.no_progress,
+        ground_truths=GROUND_TRUTH_CHOICES[args.ground_truth],
     )
-    title = f"{report['arch']} step {report['global_step']} on {args.split} ({Path(args.checkpoint).name})"
-    table = format_markdown(report["metrics"], title=title)
+    name = Path(args.checkpoint).name
+    tables = []
+    for truth, metrics in report["metrics_by_ground_truth"].items():
+        title = (
+            f"{report['arch']} step {report['global_step']} on {args.split} ({name}), "
+            f"ground truth: {report['ground_truths'][truth]}"
+        )
+        tables.append(format_markdown(metrics, title=title))
+    table = "\n".join(tables)
     print(table)
     if args.json:
         write_json(report, args.json)

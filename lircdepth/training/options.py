@@ -48,7 +48,13 @@ def add_training_arguments(
         help="derived dataset folder (`lircdepth prepare` output)",
     )
     add_data("--train_split", type=str, default="train")
-    add_data("--val_split", type=str, default="val")
+    add_data(
+        "--val_split",
+        type=str,
+        default="val",
+        help="split scored at each validation, which chooses best.pt (default val; the "
+        "published protocol scores test)",
+    )
     add_data("--input_height", type=int, default=352, help="training crop height (multiple of 32)")
     add_data("--input_width", type=int, default=704, help="training crop width (multiple of 32)")
     add_data("--max_depth", type=float, default=100.0, help="network output range in metres")
@@ -64,7 +70,11 @@ def add_training_arguments(
     optim = parser.add_argument_group("optimisation")
     add_optim = _group_adder(optim, suppress_defaults)
     add_optim(
-        "--batch_size", type=int, default=None, help="per process; default 8 teacher, 6 student"
+        "--batch_size",
+        type=int,
+        default=None,
+        help="total over all processes (published; each of N processes takes 1/N, so it must "
+        "divide evenly); default 8 teacher, 6 student",
     )
     add_optim(
         "--learning_rate", type=float, default=None, help="default 1e-4 teacher, 5e-5 student"
@@ -109,10 +119,24 @@ def add_training_arguments(
         "--pool_scale", type=float, default=0.2, help="pair-wise distillation pooling window"
     )
     add_distill("--distill_start_epoch", type=int, default=0)
+    add_distill(
+        "--depth_loss_broadcast",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="reproduce the published depth loss at batch > 1, whose weights mix across "
+        "samples (an upstream defect; default: each sample's own weights)",
+    )
 
     run = parser.add_argument_group("run")
     add_run = _group_adder(run, suppress_defaults)
     add_run("--model_name", type=str, default=None, help="run folder name (default: the mode)")
+    add_run(
+        "--init_checkpoint",
+        type=str,
+        default=None,
+        help="start from this checkpoint's weights (a project checkpoint or the authors' "
+        "published file of the same network) with a fresh optimiser at step 0",
+    )
     add_run("--log_directory", type=str, default="runs")
     add_run(
         "--model_config", type=json.loads, default={}, help="JSON keyword arguments for build_model"
@@ -152,6 +176,13 @@ def add_training_arguments(
         "--eval_freq", type=int, default=1000, help="steps between validations (0: only at the end)"
     )
     add_run(
+        "--best_per_metric",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="also keep best_<metric>.pt for every metric at the 80 m cap (the published "
+        "protocol, with --val_split test --eval_freq 4500; default: one best.pt by MAE)",
+    )
+    add_run(
         "--save_freq",
         type=int,
         default=500,
@@ -188,7 +219,8 @@ def _group_adder(group, suppress_defaults: bool):
 def build_parser() -> argparse.ArgumentParser:
     """The full options parser with defaults (argument files and tests use it)."""
     parser = argparse.ArgumentParser(prog="lircdepth train", fromfile_prefix_chars="@")
-    parser.convert_arg_line_to_args = argument_file_line_to_args
+    # argparse's documented hook, set on this parser (mypy forbids assigning to a method).
+    parser.convert_arg_line_to_args = argument_file_line_to_args  # type: ignore[method-assign,assignment]
     add_training_arguments(parser)
     return parser
 
@@ -241,6 +273,45 @@ NON_NEGATIVE = (
 )
 
 
+# Loss weights and other factors: 0 switches a term off; negative would reward the error.
+NON_NEGATIVE_FLOATS = (
+    "w_coarse_depth",
+    "w_confidence",
+    "w_depth",
+    "w_image_feature_distill",
+    "w_radar_feature_distill",
+    "w_pairwise_distill",
+    "w_inter_depth_distill",
+    "w_smoothness",
+)
+POSITIVE = ("learning_rate", "max_depth", "adam_eps", "pool_scale", "input_height", "input_width")
+NON_NEGATIVE_INTS = ("distill_start_epoch",)
+
+
+def _check_ranges(options: argparse.Namespace) -> None:
+    """Every number in its range (and finite): a negative weight or epsilon trains nonsense."""
+    for name in (*NON_NEGATIVE, *NON_NEGATIVE_FLOATS, *NON_NEGATIVE_INTS, *POSITIVE):
+        value = getattr(options, name)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+            raise ValueError(f"--{name} must be a number, got {value!r}")
+        if abs(value) == float("inf"):
+            raise ValueError(f"--{name} must be finite, got {value}")
+        if name in POSITIVE and not value > 0:
+            raise ValueError(f"--{name} must be greater than 0, got {value}")
+        if value < 0:
+            raise ValueError(f"--{name} must be 0 or more, got {value}")
+    if options.pool_scale > 1:
+        raise ValueError(
+            f"--pool_scale must be at most 1 (a share of the map), got {options.pool_scale}"
+        )
+
+
+def _check_model_name(name: str) -> None:
+    """The run folder's name: one non-empty path component (not the log root, not above it)."""
+    if not name.strip() or name in (".", "..") or "/" in name or "\\" in name:
+        raise ValueError(f"--model_name must name one folder inside --log_directory, got {name!r}")
+
+
 def _complete(options: argparse.Namespace) -> argparse.Namespace:
     """Fill mode-dependent defaults and reject settings that cannot train."""
     for key, value in MODE_DEFAULTS[options.mode].items():
@@ -257,14 +328,13 @@ def _complete(options: argparse.Namespace) -> argparse.Namespace:
             raise ValueError(f"--{name} must be a multiple of 32, got {getattr(options, name)}")
     if options.batch_size < 1 or options.num_epochs < 1:
         raise ValueError("--batch_size and --num_epochs must be at least 1")
-    for name in NON_NEGATIVE:
-        if getattr(options, name) < 0:
-            raise ValueError(f"--{name} must be 0 or more, got {getattr(options, name)}")
-    for name in ("learning_rate", "max_depth"):
-        if not getattr(options, name) > 0:
-            raise ValueError(f"--{name} must be greater than 0, got {getattr(options, name)}")
+    _check_ranges(options)
+    _check_model_name(options.model_name)
     if not isinstance(options.model_config, dict):
         raise ValueError(f"--model_config must be a JSON object, got {options.model_config!r}")
+    from lircdepth.models.checkpoint_schema import check_model_config
+
+    check_model_config(options.model_config)
     return options
 
 

@@ -8,10 +8,13 @@ do not change the training itself may differ; `--max_steps` / `--num_epochs` ext
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from lircdepth.atomic import remove_stale_temps
 from lircdepth.training.options import TrainingSetupError
+
+LOG = logging.getLogger(__name__)
 
 # Options a resumed run may change: how long, where, how fast, how much is logged.
 RESUMABLE = frozenset(
@@ -64,4 +67,4 @@ def refuse_changed_options(
 def clean_run_folder(run_dir: Path) -> None:
     """Remove temp files (e.g. `.last.pt.XXXX.tmp`) a killed run left behind."""
     for path in remove_stale_temps(run_dir):
-        print(f"removed {path} (left by an interrupted run)")
+        LOG.info("removed %s (left by an interrupted run)", path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import cast
 
 import numpy as np
 import torch
@@ -23,7 +24,9 @@ def capture_rng_state() -> dict:
     """Every generator a training step may draw from."""
     # numpy's state as plain Python (its key array as a list), so checkpoints load with
     # torch.load(weights_only=True) and no numpy globals allowed.
-    name, keys, position, has_gauss, cached_gaussian = np.random.get_state()
+    # legacy=True (the default): the 5-tuple, never the dict the stubs also allow.
+    legacy = cast("tuple[str, np.ndarray, int, int, float]", np.random.get_state())
+    name, keys, position, has_gauss, cached_gaussian = legacy
     state = {
         "python": random.getstate(),
         "numpy": (name, keys.tolist(), position, has_gauss, cached_gaussian),

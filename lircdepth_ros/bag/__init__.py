@@ -1,11 +1,11 @@
 """nuScenes as ROS 2 bags: converter, rclpy player and online depth evaluator.
 
-The library entry points are imported lazily (the player and evaluator need rclpy,
-the converter does not):
+Bags are read through the ROS-free `lircdepth.bagdata`. The library entry points are
+imported lazily (the player and evaluator need rclpy, the converter does not):
 
-    convert_scenes(dataroot, version, out_dir, scenes=None, storage="mcap") -> list[Path]
-    play_bag(bag, rate=None, lockstep=False, remap=None, ...) -> PlaybackStats
-    evaluate_bag(bag, depth_topic="depth", ...) -> results dict
+    convert_scenes(dataroot, version, out_dir, scenes=None, storage="mcap", ..., layout="lircdepth")
+    play_bag(bag, PlayOptions(...) or its fields as keywords) -> PlaybackStats
+    evaluate_bag(bag, EvaluateOptions(...) or its fields as keywords) -> results dict
     score_depth_maps(bag, {camera stamp ns: depth map}) -> results dict (no ROS)
 """
 
@@ -16,6 +16,7 @@ import importlib
 _ENTRY_POINTS = {
     "convert_scenes": "lircdepth_ros.bag.convert",
     "play_bag": "lircdepth_ros.bag.play",
+    "PlayOptions": "lircdepth_ros.bag.play",
     "node_remap": "lircdepth_ros.bag.play",
     "evaluate_bag": "lircdepth_ros.bag.evaluate",
     "score_depth_maps": "lircdepth_ros.bag.scoring",

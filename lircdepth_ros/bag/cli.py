@@ -1,7 +1,8 @@
 """nuScenes -> ROS 2 bags, replay through rclpy, and online scoring of the node's depth.
 
 lircdepth bag convert --dataroot DIR --version V --out BAGDIR [--scenes ...]
-lircdepth bag play BAG [--rate R | --lockstep] [--to-node] [--remap FROM:=TO ...]
+lircdepth bag play BAG [--rate R | --lockstep] [--to-node [--camera C --radar R]] [--clock]
+                   [--loop [N]] [--remap FROM:=TO ...]
 lircdepth bag evaluate --bag BAG [--cameras CAM ...] [--depth-topic T] [--json F] [--markdown F]
                        [--surround PNG]
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 
 from lircdepth.argtypes import non_negative_float, non_negative_int, positive_float
 from lircdepth.errors import UsageError
@@ -49,6 +51,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep radar points the devkit's default filters drop",
     )
     convert.add_argument("--overwrite", action="store_true", help="replace existing bags")
+    convert.add_argument(
+        "--layout",
+        choices=["lircdepth", "nuscenes2bag"],
+        default="lircdepth",
+        help="topic layout: this project's (default) or the community nuscenes2bag one "
+        "(compressed cameras, packed radar, /tf only; see docs/ros.md)",
+    )
 
     play = actions.add_parser("play", help="publish a bag through rclpy (no rosbag2 needed)")
     play.add_argument("bag", help="bag folder")
@@ -77,7 +86,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     play.add_argument(
         "--to-node",
         action="store_true",
-        help="remap CAM_FRONT/RADAR_FRONT to the node's image/camera_info/radar",
+        help="remap one camera (raw or compressed), its camera_info and one radar to the node's "
+        "image (image/compressed), camera_info and radar topics",
+    )
+    play.add_argument(
+        "--camera", default="CAM_FRONT", help="the camera of --to-node (default CAM_FRONT)"
+    )
+    play.add_argument(
+        "--radar", default="RADAR_FRONT", help="the radar of --to-node (default RADAR_FRONT)"
+    )
+    play.add_argument(
+        "--clock",
+        action="store_true",
+        help="publish /clock (the bag time) for nodes with use_sim_time",
+    )
+    play.add_argument(
+        "--loop",
+        type=non_negative_int,
+        nargs="?",
+        const=0,
+        default=1,
+        metavar="N",
+        help="play the bag again and again (until stopped, or N times in all)",
+    )
+    play.add_argument(
+        "--keep-collisions",
+        action="store_true",
+        help="publish bag topics the node publishes itself (/diagnostics) as recorded, "
+        "not under /bag",
     )
     play.add_argument(
         "--wait-for-subscribers",
@@ -152,47 +188,80 @@ def parse_remaps(pairs: list[str]) -> dict[str, str]:
     return remap
 
 
+def run_play(args: argparse.Namespace) -> int:
+    from lircdepth_ros.bag.play import PlayOptions, node_remap, play_bag
+
+    remap = node_remap(args.camera, args.radar, args.bag) if args.to_node else {}
+    options = PlayOptions(
+        rate=args.rate,
+        lockstep=args.lockstep,
+        remap={**remap, **parse_remaps(args.remap)},
+        depth_topic=args.depth_topic,
+        lockstep_timeout=args.lockstep_timeout,
+        wait_for_subscribers=args.wait_for_subscribers,
+        clock=args.clock,
+        loops=args.loop,
+        keep_collisions=args.keep_collisions,
+        paced_cameras=[args.camera] if args.to_node else None,
+    )
+    stats = play_bag(args.bag, options)
+    print(
+        f"published {stats.messages} messages ({stats.frames} camera frames, {stats.frames_answered} answered) "
+        f"covering {stats.bag_seconds:.2f} s of recording in {stats.wall_seconds:.2f} s "
+        f"({stats.speed:.2f}x recorded speed)"
+    )
+    if len(stats.frames_per_camera) > 1 and args.lockstep:
+        answered = ", ".join(
+            f"{c} {stats.answered_per_camera[c]}/{n}"
+            for c, n in stats.frames_per_camera.items()
+            if c in stats.answered_per_camera
+        )
+        print(f"answered per camera: {answered}")
+    if stats.cameras_silent:
+        print(f"no depth from: {', '.join(stats.cameras_silent)}")
+    if stats.skipped:
+        print(f"lircdepth bag play: warning: {stats.skipped}", file=sys.stderr)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.bag_command == "convert":
         from lircdepth_ros.bag.convert import convert_scenes
 
         bags = convert_scenes(
-            args.dataroot, args.version, args.out, args.scenes, args.storage, args.cameras, args.radars,
-            args.radar_all_points, args.overwrite,
-        )  # fmt: skip
+            args.dataroot,
+            args.version,
+            args.out,
+            args.scenes,
+            args.storage,
+            args.cameras,
+            args.radars,
+            args.radar_all_points,
+            args.overwrite,
+            args.layout,
+        )
         print("\n".join(str(b) for b in bags))
         return 0
     if args.bag_command == "play":
-        from lircdepth_ros.bag.play import node_remap, play_bag
+        return run_play(args)
+    from lircdepth_ros.bag.evaluate import EvaluateOptions, evaluate_bag, results_markdown
 
-        remap = {**(node_remap() if args.to_node else {}), **parse_remaps(args.remap)}
-        stats = play_bag(
-            args.bag, rate=args.rate, lockstep=args.lockstep, remap=remap, depth_topic=args.depth_topic,
-            lockstep_timeout=args.lockstep_timeout, wait_for_subscribers=args.wait_for_subscribers,
-        )  # fmt: skip
-        print(
-            f"published {stats.messages} messages ({stats.frames} camera frames, {stats.frames_answered} answered) "
-            f"covering {stats.bag_seconds:.2f} s of recording in {stats.wall_seconds:.2f} s "
-            f"({stats.speed:.2f}x recorded speed)"
-        )
-        if len(stats.frames_per_camera) > 1 and args.lockstep:
-            answered = ", ".join(
-                f"{c} {stats.answered_per_camera.get(c, 0)}/{n}"
-                for c, n in stats.frames_per_camera.items()
-            )
-            print(f"answered per camera: {answered}")
-        if stats.cameras_silent:
-            print(f"no depth from: {', '.join(stats.cameras_silent)}")
-        return 0
-    from lircdepth_ros.bag.evaluate import evaluate_bag, results_markdown
-
-    results = evaluate_bag(
-        args.bag, depth_topic=args.depth_topic, cameras=args.cameras, frames=args.frames, caps=args.caps,
-        timeout=args.timeout, idle_timeout=args.idle_timeout, ready_file=args.ready_file, json_path=args.json,
-        markdown_path=args.markdown, node_timeout=args.node_timeout, surround_path=args.surround,
+    options = EvaluateOptions(
+        depth_topic=args.depth_topic,
+        cameras=args.cameras,
+        frames=args.frames,
+        caps=args.caps,
+        timeout=args.timeout,
+        idle_timeout=args.idle_timeout,
+        ready_file=args.ready_file,
+        json_path=args.json,
+        markdown_path=args.markdown,
+        node_timeout=args.node_timeout,
+        surround_path=args.surround,
         surround_sample=args.surround_sample,
-    )  # fmt: skip
+    )
+    results = evaluate_bag(args.bag, options)
     print(results_markdown(results))
     counts = ("frames_expected", "frames_scored", "messages_ignored", "cameras_silent")
     print(json.dumps({k: results[k] for k in counts if k in results}))

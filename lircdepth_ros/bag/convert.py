@@ -18,6 +18,8 @@ stamp of every converted channel, so each camera's keyframes are listed) so the 
 evaluator scores exactly the frames offline evaluation scores, camera by camera.
 Cameras and radars default to CAM_FRONT and RADAR_FRONT; `all` converts every camera
 (radar) of the dataroot, as `lircdepth prepare` takes it.
+
+`layout="nuscenes2bag"` writes the community layout instead (`nuscenes2bag.py`).
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
 from rosbags.interfaces import (
+    Connection,
     Qos,
     QosDurability,
     QosHistory,
@@ -41,17 +45,31 @@ from rosbags.interfaces import (
 from rosbags.rosbag2 import StoragePlugin, Writer
 from tqdm import tqdm
 
-from lircdepth.data.nusc_sources import resolve_channels
-from lircdepth.errors import BadValueError, ExistingPathError, MissingPathError, UnknownNameError
+from lircdepth.bagdata.keyframes import KEYFRAMES_KEY
+from lircdepth.data.nusc_sources import (
+    load_radar,
+    open_nuscenes,
+    read_lidar_rows,
+    resolve_channels,
+)
+from lircdepth.errors import (
+    BadValueError,
+    ExistingPathError,
+    JobError,
+    MissingPathError,
+    UnknownNameError,
+)
+from lircdepth.locks import folder_lock
 from lircdepth_ros.bag import messages as m
+from lircdepth_ros.bag.nuscenes2bag import Nuscenes2BagWriter
 from lircdepth_ros.bag.scene_stream import StreamItem, find_scene, scene_channels, scene_stream
 
 LIDAR_CHANNEL = "LIDAR_TOP"
 DEFAULT_CAMERAS = ("CAM_FRONT",)
 DEFAULT_RADARS = ("RADAR_FRONT",)
+LAYOUTS = ("lircdepth", "nuscenes2bag")
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
-BAG_FORMAT_VERSION = 9
-KEYFRAMES_KEY = "lircdepth.keyframes"
+BAG_FORMAT_VERSION: Literal[8, 9] = 9
 CAMERAS_KEY = "lircdepth.cameras"
 RADARS_KEY = "lircdepth.radars"
 
@@ -60,9 +78,16 @@ _NO_TIME = QosTime(0, 0)
 
 def _qos(durability: QosDurability, depth: int) -> Qos:
     return Qos(
-        QosHistory.KEEP_LAST, depth, QosReliability.RELIABLE, durability, _NO_TIME, _NO_TIME,
-        QosLiveliness.AUTOMATIC, _NO_TIME, False,
-    )  # fmt: skip
+        QosHistory.KEEP_LAST,
+        depth,
+        QosReliability.RELIABLE,
+        durability,
+        _NO_TIME,
+        _NO_TIME,
+        QosLiveliness.AUTOMATIC,
+        _NO_TIME,
+        False,
+    )
 
 
 SENSOR_QOS = _qos(QosDurability.VOLATILE, 10)
@@ -102,26 +127,12 @@ def read_rgb(path: Path) -> np.ndarray:
 
 def read_lidar(path: Path) -> np.ndarray:
     """5 x N (x, y, z, intensity, ring) of a nuScenes .pcd.bin sweep."""
-    values = np.fromfile(path, dtype=np.float32)
-    if values.size % len(m.LIDAR_FIELDS):
-        raise ValueError(
-            f"lidar file {path} holds {values.size} floats, not a multiple of {len(m.LIDAR_FIELDS)}"
-        )
-    return values.reshape(-1, len(m.LIDAR_FIELDS)).T
+    return read_lidar_rows(path)
 
 
 def read_radar(path: Path, all_points: bool) -> np.ndarray:
     """18 x N radar fields as the devkit loads them (with its default filters unless all_points)."""
-    from nuscenes.utils.data_classes import RadarPointCloud
-
-    if all_points:
-        RadarPointCloud.disable_filters()
-    else:
-        RadarPointCloud.default_filters()
-    try:
-        return RadarPointCloud.from_file(str(path)).points
-    except Exception as error:
-        raise ValueError(f"cannot read radar file {path}: {error}") from error
+    return load_radar(path, "none" if all_points else "devkit")
 
 
 class SceneBagWriter:
@@ -140,7 +151,7 @@ class SceneBagWriter:
         self.cameras = set(cameras)
         self.radars = set(radars)
         self.radar_all_points = radar_all_points
-        self.connections: dict[str, object] = {}
+        self.connections: dict[str, Connection] = {}
         self.last_pose_stamp: int | None = None
 
     def _write(self, topic: str, message, timestamp_us: int, qos: Qos = SENSOR_QOS) -> None:
@@ -214,6 +225,23 @@ def keyframe_table(nusc, scene: dict, channels: Sequence[str]) -> list[dict]:
     return table
 
 
+def write_project_layout(
+    nusc, writer: Writer, scene: dict, channels: list[str], cameras, radars, radar_all_points: bool
+) -> None:
+    """The project's own layout (see the module docstring) with its metadata tables."""
+    writer.set_custom_data("nuscenes.scene", scene["name"])
+    writer.set_custom_data("nuscenes.version", nusc.version)
+    writer.set_custom_data(CAMERAS_KEY, json.dumps(list(cameras)))
+    writer.set_custom_data(RADARS_KEY, json.dumps(list(radars)))
+    writer.set_custom_data(KEYFRAMES_KEY, json.dumps(keyframe_table(nusc, scene, channels)))
+    with writer:
+        scene_writer = SceneBagWriter(nusc, writer, cameras, radars, radar_all_points)
+        scene_writer.write_static_transforms(scene)
+        items = scene_stream(nusc, scene, channels)
+        for item in tqdm(items, desc=scene["name"], unit="msg", leave=False):
+            scene_writer.write_item(item)
+
+
 def convert_scene(
     nusc,
     scene_name: str,
@@ -223,13 +251,17 @@ def convert_scene(
     storage: str = "mcap",
     radar_all_points: bool = False,
     overwrite: bool = False,
+    layout: str = "lircdepth",
 ) -> Path:
     """Write one scene as a ROS 2 bag directory at `out_path` (replaced only if `overwrite`).
 
     `cameras` / `radars` may be `("all",)`: every camera (radar) channel of the dataroot.
+    layout: "lircdepth" (this module's) or "nuscenes2bag" (see `nuscenes2bag.py`).
     """
     if storage not in STORAGES:
         raise BadValueError(f"unknown bag storage {storage!r}; choose one of {sorted(STORAGES)}")
+    if layout not in LAYOUTS:
+        raise BadValueError(f"unknown --layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
     cameras = resolve_channels(nusc, cameras, "camera", "--cameras")
     radars = resolve_channels(nusc, radars, "radar", "--radars")
     scene = find_scene(nusc, scene_name)
@@ -253,20 +285,18 @@ def convert_scene(
     written = staging / out_path.name
     try:
         writer = Writer(written, version=BAG_FORMAT_VERSION, storage_plugin=STORAGES[storage])
-        writer.set_custom_data("nuscenes.scene", scene["name"])
-        writer.set_custom_data("nuscenes.version", nusc.version)
-        writer.set_custom_data(CAMERAS_KEY, json.dumps(list(cameras)))
-        writer.set_custom_data(RADARS_KEY, json.dumps(list(radars)))
-        writer.set_custom_data(KEYFRAMES_KEY, json.dumps(keyframe_table(nusc, scene, channels)))
-        with writer:
-            scene_writer = SceneBagWriter(nusc, writer, cameras, radars, radar_all_points)
-            scene_writer.write_static_transforms(scene)
-            items = scene_stream(nusc, scene, channels)
-            for item in tqdm(items, desc=scene["name"], unit="msg", leave=False):
-                scene_writer.write_item(item)
+        if layout == "nuscenes2bag":
+            with writer:
+                Nuscenes2BagWriter(nusc, writer, cameras, radars).write_scene(scene, channels)
+        else:
+            write_project_layout(nusc, writer, scene, channels, cameras, radars, radar_all_points)
         if out_path.exists():
             shutil.rmtree(out_path)
         written.rename(out_path)
+    except OSError as error:
+        if error.filename is None:  # rosbags' writes name no file: a full disk names the bag
+            error.filename = str(out_path)
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_path
@@ -282,29 +312,33 @@ def convert_scenes(
     radars: Sequence[str] = DEFAULT_RADARS,
     radar_all_points: bool = False,
     overwrite: bool = False,
+    layout: str = "lircdepth",
 ) -> list[Path]:
-    """Convert scenes (names or tokens; all when None) to `out_dir/<scene name>/` bags."""
-    from nuscenes.nuscenes import NuScenes
-
+    """Convert scenes (names or tokens; all when None) to `out_dir/<scene name>/` bags in
+    the project's layout or, with layout="nuscenes2bag", the community one."""
     dataroot = Path(dataroot)
     if not (dataroot / version).is_dir():
         raise MissingPathError(
             f"no nuScenes tables at {dataroot / version} (check --dataroot and --version)"
         )
-    nusc = NuScenes(version=version, dataroot=str(dataroot), verbose=False)
+    nusc = open_nuscenes(dataroot, version)
     names = list(scenes) if scenes else [s["name"] for s in nusc.scene]
+    if not names:
+        raise JobError(f"nothing to convert: {dataroot / version / 'scene.json'} lists no scene")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [
-        convert_scene(
-            nusc,
-            name,
-            out_dir / find_scene(nusc, name)["name"],
-            cameras,
-            radars,
-            storage,
-            radar_all_points,
-            overwrite,
-        )
-        for name in tqdm(names, desc="scenes", unit="scene")
-    ]
+    with folder_lock(out_dir, "lircdepth bag convert"):
+        return [
+            convert_scene(
+                nusc,
+                name,
+                out_dir / find_scene(nusc, name)["name"],
+                cameras,
+                radars,
+                storage,
+                radar_all_points,
+                overwrite,
+                layout,
+            )
+            for name in tqdm(names, desc="scenes", unit="scene")
+        ]

@@ -14,12 +14,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from lircdepth.atomic import write_text_atomic
-from lircdepth.errors import JobError
+from lircdepth.errors import JobError, UnknownNameError
 from lircdepth.metrics import DEFAULT_CAPS, format_markdown, write_json
 from lircdepth_ros.bag import messages as m
 from lircdepth_ros.bag.ground_truth import bag_cameras
@@ -47,7 +48,8 @@ class DepthListener:
         self.scorer = scorer
         self.last_scored = 0.0
         self.errors: list[str] = []
-        self.keep, self.kept = keep, {}
+        self.keep = keep
+        self.kept: dict[int, np.ndarray] = {}  # stamp (ns) -> depth
         self.subscription = node.create_subscription(
             message_class(m.IMAGE), topic, self.on_depth, reliable_qos(20)
         )
@@ -82,72 +84,130 @@ def wait_for_publishers(executor, listeners: dict[str, DepthListener], timeout: 
     return unmatched()
 
 
-def evaluate_bag(
-    bag: str | Path,
-    depth_topic: str | None = None,
-    cameras: Sequence[str] | None = None,
-    frames: str = "keyframes",
-    caps: Sequence[float] = DEFAULT_CAPS,
-    timeout: float = 600.0,
-    idle_timeout: float = 30.0,
-    domain_id: int | None = None,
-    ready_file: str | Path | None = None,
-    json_path: str | Path | None = None,
-    markdown_path: str | Path | None = None,
-    node_timeout: float = 120.0,
-    surround_path: str | Path | None = None,
-    surround_sample: int = 0,
-) -> dict:
-    """Listen to each camera's depth topic and score what arrives; returns (and optionally
-    writes) the results.
+@dataclass(frozen=True)
+class EvaluateOptions:
+    """What `evaluate_bag` scores and how long it listens (the `bag evaluate` flags).
 
     cameras: the cameras to score (None or ["all"]: every camera the bag records).
     depth_topic: the topic, or with several cameras a template with `{camera}` (default
-    `depth` for one camera, `{camera}/depth` for several, as the node names them). One
-    camera gives the single-camera results; several give `RigScorer.results` (per camera
-    and the rig) plus `cameras_unmatched` (no publisher found). A camera that never
-    answers does not hold up the others: scoring ends `idle_timeout` seconds after the
-    last scored frame. ready_file: touched once the depth subscriptions are matched, so a
-    script can start the player only when no output can be missed. surround_path: the
-    surround picture of keyframe sample `surround_sample` with the depth the node gave.
-    Raises JobError, and writes nothing, when no node publishes any depth topic within
-    `node_timeout` seconds or when no frame could be scored.
+    `depth` for one camera, `{camera}/depth` for several, as the node names them).
+    idle_timeout: scoring ends this long after the last scored frame, so a camera that
+    never answers does not hold up the others. node_timeout: how long to wait for a node
+    to publish any depth topic. ready_file: touched once the depth subscriptions are
+    matched, so a script can start the player only when no output can be missed.
+    surround_path: the surround picture of keyframe sample `surround_sample`.
     """
-    cameras = bag_cameras(bag) if cameras in (None, ["all"], ("all",)) else list(cameras)
+
+    depth_topic: str | None = None
+    cameras: Sequence[str] | None = None
+    frames: str = "keyframes"
+    caps: Sequence[float] = DEFAULT_CAPS
+    timeout: float = 600.0
+    idle_timeout: float = 30.0
+    domain_id: int | None = None
+    ready_file: str | Path | None = None
+    json_path: str | Path | None = None
+    markdown_path: str | Path | None = None
+    node_timeout: float = 120.0
+    surround_path: str | Path | None = None
+    surround_sample: int = 0
+
+
+def evaluate_bag(bag: str | Path, options: EvaluateOptions | None = None, **overrides) -> dict:
+    """Listen to each camera's depth topic and score what arrives; returns (and optionally
+    writes) the results. Options as `EvaluateOptions` (or its fields as keywords).
+
+    One camera gives the single-camera results; several give `RigScorer.results` (per
+    camera and the rig) plus `cameras_unmatched` (no publisher found). Raises JobError,
+    and writes nothing, when no node publishes any depth topic within `node_timeout`
+    seconds or when no frame could be scored.
+    """
+    options = replace(options or EvaluateOptions(), **overrides)
+    cameras = chosen_cameras(bag, options.cameras)
+    topics = depth_topics(options.depth_topic, cameras)
+    scorer = RigScorer(bag, cameras, options.frames, options.caps)
+    keep = surround_stamps(scorer, topics, options)
+    listeners, unmatched = listen(scorer, topics, keep, options)
+    results = collect_results(bag, scorer, listeners, topics, unmatched, options.frames)
+    if options.surround_path is not None:
+        from lircdepth_ros.bag.surround import write_surround_picture
+
+        kept = {c: lis.kept[keep[c]] for c, lis in listeners.items() if keep.get(c) in lis.kept}
+        write_surround_picture(
+            options.surround_path,
+            scorer.recording,
+            options.surround_sample,
+            kept,
+            cameras,
+            max(options.caps),
+        )
+    write_results(results, options.json_path, options.markdown_path)
+    return results
+
+
+def chosen_cameras(bag: str | Path, asked: Sequence[str] | None) -> list[str]:
+    """The cameras to score: those asked for (each must be in the bag), or all recorded."""
+    recorded = bag_cameras(bag)
+    cameras = recorded if asked in (None, ["all"], ("all",)) else list(asked)
     if not cameras:
         raise JobError(f"bag {bag} records no camera")
-    topics = depth_topics(depth_topic, cameras)
-    scorer = RigScorer(bag, cameras, frames, caps)
-    keep = {}
-    if surround_path is not None:  # the picture's modules load torch: only when asked
-        from lircdepth_ros.bag.surround import sample_stamps, write_surround_picture
+    unknown = [c for c in cameras if c not in recorded]
+    if unknown:
+        raise UnknownNameError(
+            f"--cameras: bag {bag} records no camera {', '.join(unknown)} "
+            f"(it has: {', '.join(recorded) or 'none'})"
+        )
+    return cameras
 
-        stamps = sample_stamps(scorer.recording, surround_sample)
-        keep = {c: s for c, s in stamps.items() if c in topics}
+
+def surround_stamps(scorer: RigScorer, topics: dict, options: EvaluateOptions) -> dict:
+    """camera -> the stamp whose depth the surround picture needs (none when not asked)."""
+    if options.surround_path is None:
+        return {}
+    from lircdepth_ros.bag.surround import sample_stamps  # loads torch: only when asked
+
+    stamps = sample_stamps(scorer.recording, options.surround_sample)
+    return {c: s for c, s in stamps.items() if c in topics}
+
+
+def listen(
+    scorer: RigScorer, topics: dict, keep: dict, options: EvaluateOptions
+) -> tuple[dict, list[str]]:
+    """Subscribe every camera's depth, wait for a node, then score until done or idle."""
     start = time.monotonic()
-    with ros_node("lircdepth_bag_evaluator", domain_id) as (node, executor):
+    with ros_node("lircdepth_bag_evaluator", options.domain_id) as (node, executor):
         listeners = {
-            c: DepthListener(node, topics[c], scorer.scorers[c], frozenset({keep.get(c, -1)}))
-            for c in cameras
+            c: DepthListener(node, topic, scorer.scorers[c], frozenset({keep.get(c, -1)}))
+            for c, topic in topics.items()
         }
-        unmatched = wait_for_publishers(executor, listeners, min(node_timeout, timeout))
-        if len(unmatched) == len(cameras):
+        wait = min(options.node_timeout, options.timeout)
+        unmatched = wait_for_publishers(executor, listeners, wait)
+        if len(unmatched) == len(listeners):
             raise JobError(
-                f"no node publishes {' or '.join(topics.values())} after {node_timeout:.0f} s (--node-timeout)",
+                f"no node publishes {' or '.join(topics.values())} after "
+                f"{options.node_timeout:.0f} s (--node-timeout)",
                 hint="start lircdepth_node (or check --depth-topic)",
             )
         if unmatched:
             LOG.warning(
                 "no node publishes the depth of %s; scoring the others", ", ".join(unmatched)
             )
-        if ready_file is not None:
-            write_text_atomic(ready_file, "ready\n")
+        if options.ready_file is not None:
+            write_text_atomic(options.ready_file, "ready\n")
 
         def finished() -> bool:
             last = max(lis.last_scored for lis in listeners.values())
-            return scorer.done or bool(last and time.monotonic() - last > idle_timeout)
+            return scorer.done or bool(last and time.monotonic() - last > options.idle_timeout)
 
-        spin_until(executor, finished, max(timeout - (time.monotonic() - start), 0.0))
+        spin_until(executor, finished, max(options.timeout - (time.monotonic() - start), 0.0))
+    return listeners, unmatched
+
+
+def collect_results(
+    bag, scorer: RigScorer, listeners: dict, topics: dict, unmatched: list[str], frames: str
+) -> dict:
+    """The scores of what arrived; JobError when nothing could be scored."""
+    cameras = list(topics)
     errors = [e for lis in listeners.values() for e in lis.errors]
     if len(cameras) == 1:
         results = scorer.scorers[cameras[0]].results()
@@ -167,12 +227,6 @@ def evaluate_bag(
             LOG.warning(
                 "%s: %d of %d frames got no depth", camera, len(missing), len(frame_scorer.expected)
             )
-    if surround_path is not None:
-        kept = {c: lis.kept[keep[c]] for c, lis in listeners.items() if keep.get(c) in lis.kept}
-        write_surround_picture(
-            surround_path, scorer.recording, surround_sample, kept, cameras, max(caps)
-        )
-    write_results(results, json_path, markdown_path)
     return results
 
 

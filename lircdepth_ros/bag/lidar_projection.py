@@ -1,6 +1,7 @@
 """Lidar points -> camera depth map, exactly as offline preparation builds `lidar_single`.
 
-Offline evaluation reads `lidar_single` back from a uint16 PNG (metres x 256), so the
+The devkit rule of `lidar_single` (1 px border margin, the last point wins a pixel), so
+the sweep's point order matters: the bag keeps the file's. Offline evaluation reads `lidar_single` back from a uint16 PNG (metres x 256), so the
 online ground truth is rounded to the same 1/256 m steps: same pixels, same values.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lircdepth.data.accumulate import depth_map
+from lircdepth.data.accumulate import single_scan_map
 from lircdepth.data.storage import DEPTH_SCALE, MAX_STORED_DEPTH
 from lircdepth.geometry import transform_points
 
@@ -29,4 +30,4 @@ def lidar_depth_map(
 ) -> np.ndarray:
     """H x W float32 depth (metres, 0 = none) of N x 3 map-frame lidar points seen by the camera."""
     points_cam = transform_points(T_camera_from_map, points_map)
-    return stored_depth(depth_map(points_cam, camera_matrix, height, width))
+    return stored_depth(single_scan_map(points_cam, camera_matrix, height, width))

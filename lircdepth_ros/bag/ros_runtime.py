@@ -4,7 +4,6 @@ classes by type name, QoS from a bag's recorded offer, and a clock-driven wait l
 from __future__ import annotations
 
 import importlib
-import os
 import signal
 import threading
 import time
@@ -14,18 +13,23 @@ from contextlib import contextmanager
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import QoSProfile
 from rosbags.interfaces import QosDurability
 
+from lircdepth.bagdata.messages import TF_MESSAGE
 from lircdepth.resources import shipped_file
+from lircdepth_ros.compat import apply_profile
+from lircdepth_ros.qos import reliable_qos
 
 
 def use_shared_memory_transport() -> None:
     """Point Fast DDS at the project's shared-memory profile (camera-size images between
-    processes), unless the user chose a profile; must run before the context starts."""
-    profile = shipped_file("config/fastdds_shm.xml")
-    if profile is not None:
-        os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(profile))
+    processes), unless the user chose a profile. Fast DDS reads it once per process, at
+    the first DDS participant: code that runs the player or evaluator in a process that
+    already made an rclpy context must set the profile before that (else the player sends
+    camera images through the default 512 KiB segment; under load a node with the profile
+    got none for 20 s). Under the name the installed Fast DDS reads: see compat.py."""
+    apply_profile(shipped_file("config/fastdds_shm.xml"))
 
 
 @contextmanager
@@ -78,24 +82,26 @@ def message_class(msgtype: str):
         raise ImportError(f"ROS message type {msgtype} is not installed ({error})") from error
 
 
-def reliable_qos(depth: int = 10, latched: bool = False) -> QoSProfile:
-    return QoSProfile(
-        history=HistoryPolicy.KEEP_LAST,
-        depth=depth,
-        reliability=ReliabilityPolicy.RELIABLE,
-        durability=DurabilityPolicy.TRANSIENT_LOCAL if latched else DurabilityPolicy.VOLATILE,
-    )
+# Unacknowledged samples a replay keeps of a TF topic: at the recording's depth (often 10) a
+# subscriber stalled a quarter second by a loaded machine loses /tf samples of a fast replay
+# (measured: 1 of 74 under Jazzy on a loaded CI machine). TF messages are small; sensor
+# topics keep the recording's depth (their samples are large; a depth of 100 for them too
+# coincided with a Jazzy replay delayed by seconds, not understood, so not kept).
+REPLAY_TF_DEPTH = 100
 
 
 def recorded_qos(connection) -> QoSProfile:
-    """Reliable QoS with the durability and depth the recording offered (latched /tf_static)."""
+    """Reliable QoS with the durability the recording offered (latched /tf_static) and its
+    depth, at least `REPLAY_TF_DEPTH` for TF topics."""
     offered = list(getattr(connection.ext, "offered_qos_profiles", []) or [])
-    if not offered:
-        return reliable_qos(latched=connection.topic == "/tf_static")
-    first = offered[0]
-    return reliable_qos(
-        max(int(first.depth), 1), latched=first.durability == QosDurability.TRANSIENT_LOCAL
-    )
+    latched = connection.topic == "/tf_static"
+    depth = 10
+    if offered:
+        latched = offered[0].durability == QosDurability.TRANSIENT_LOCAL
+        depth = max(int(offered[0].depth), 1)
+    if connection.msgtype == TF_MESSAGE:
+        depth = max(depth, REPLAY_TF_DEPTH)
+    return reliable_qos(depth, latched=latched)
 
 
 def spin_until(

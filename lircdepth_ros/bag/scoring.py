@@ -13,7 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from lircdepth.data.augment import evaluation_window
-from lircdepth.metrics import DEFAULT_CAPS, METRICS, DepthMetricsAccumulator, image_metrics
+from lircdepth.metrics import (
+    DEFAULT_CAPS,
+    HEADLINE_CAP,
+    METRICS,
+    DepthMetricsAccumulator,
+    image_metrics,
+)
 from lircdepth_ros.bag.convert import LIDAR_CHANNEL
 from lircdepth_ros.bag.ground_truth import BagGroundTruth, BagRecording
 
@@ -162,7 +168,7 @@ def score_rig(
     return scorer.results()
 
 
-def rig_markdown(results: dict, cap: str = "80") -> str:
+def rig_markdown(results: dict, cap: str = HEADLINE_CAP) -> str:
     """Per-camera rows and the rig row at one cap: frames scored and the main metrics."""
     titles = [
         f"{METRICS[n][0]} ({METRICS[n][1]})" if METRICS[n][1] else METRICS[n][0]

@@ -21,15 +21,15 @@ from lircdepth_ros.bag.ground_truth import BagRecording
 
 
 def sample_stamps(recording: BagRecording, sample: int) -> dict[str, int]:
-    """channel -> stamp (ns) of the sample's keyframe of every channel the table holds."""
-    table = recording.keyframes
-    if not table:
-        raise BadValueError(f"bag {recording.bag} records no keyframe table for a surround picture")
-    if not 0 <= sample < len(table):
+    """channel -> stamp (ns) of the sample's keyframe of every channel it holds."""
+    keyframes = recording.keyframes
+    if not keyframes:
+        raise BadValueError(f"bag {recording.bag} has no keyframes for a surround picture")
+    if not 0 <= sample < len(keyframes):
         raise BadValueError(
-            f"--surround-sample {sample}: bag {recording.bag} has {len(table)} keyframe samples"
+            f"--surround-sample {sample}: bag {recording.bag} has {len(keyframes)} keyframe samples"
         )
-    return {channel: stamp * 1000 for channel, stamp in table[sample]["stamps"].items()}
+    return dict(keyframes[sample].stamps)
 
 
 def radar_channels(recording: BagRecording, stamps: Mapping[str, int]) -> list[str]:
@@ -64,10 +64,14 @@ def surround_picture(
             continue
         views.append(
             CameraDepth(
-                camera, depth_by_camera.get(camera), model.camera_matrix, ego_from(camera),
-                model.width, model.height,
+                camera,
+                depth_by_camera.get(camera),
+                model.camera_matrix,
+                ego_from(camera),
+                model.width,
+                model.height,
             )
-        )  # fmt: skip
+        )
     radar = [
         transform_points(ego_from(channel), points)
         for channel in radar_channels(recording, stamps)

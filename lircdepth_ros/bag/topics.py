@@ -2,7 +2,7 @@
 
 One camera: a plain topic (`depth`, the single-camera node's). Several: a template with
 `{camera}` (the rig node's `topics.depth`, default `{camera}/depth`), filled with each
-camera's name; the bag's image topics are `/<camera>/image_rgb`.
+camera's name (the image topic without its image leaf, see `lircdepth.bagdata.sensors`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from lircdepth.errors import UsageError
 CAMERA_FIELD = "{camera}"
 SINGLE_DEPTH_TOPIC = "depth"
 RIG_DEPTH_TOPIC = "{camera}/depth"
-IMAGE_SUFFIX = "/image_rgb"
 
 
 def depth_topics(template: str | None, cameras: Sequence[str]) -> dict[str, str]:
@@ -27,10 +26,3 @@ def depth_topics(template: str | None, cameras: Sequence[str]) -> dict[str, str]
             f"each need their own topic (e.g. {RIG_DEPTH_TOPIC!r})"
         )
     return {camera: template.replace(CAMERA_FIELD, camera) for camera in cameras}
-
-
-def camera_of_image_topic(topic: str) -> str:
-    """The camera of a converted bag's image topic (`/CAM_FRONT/image_rgb` -> CAM_FRONT);
-    another topic stands for itself."""
-    name = topic.strip("/")
-    return name[: -len(IMAGE_SUFFIX)] if topic.endswith(IMAGE_SUFFIX) else name

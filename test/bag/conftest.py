@@ -4,19 +4,16 @@ helper processes that are always stopped."""
 from __future__ import annotations
 
 import importlib.util
-import itertools
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from test.helpers.ros_env import isolated_env, start, stop
+
 VERSION = "v1.0-mini"
 HELPERS = Path(__file__).parent
-# Other suites on this machine use low domain ids; each bag test takes its own from here.
-_DOMAIN_IDS = itertools.count(60 + os.getpid() % 20)
 
 
 @pytest.fixture(scope="session")
@@ -51,36 +48,34 @@ def rig_bag(rig_world, tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def domain_id() -> int:
-    return next(_DOMAIN_IDS) % 102
+def ros_env() -> dict[str, str]:
+    """A child's environment in a domain of its own (never 0: test/helpers/ros_env.py), with
+    Fast DDS's defaults (not the project's shared-memory profile)."""
+    return isolated_env(shm_profile=False)
 
 
 @pytest.fixture
-def ros_env(domain_id) -> dict[str, str]:
-    return {**os.environ, "ROS_DOMAIN_ID": str(domain_id)}
+def domain_id(ros_env) -> int:
+    """The domain of `ros_env`, for what this process itself does in it (play, evaluate)."""
+    return int(ros_env["ROS_DOMAIN_ID"])
 
 
 @pytest.fixture
 def start_process(tmp_path):
     """start_process(args, env) -> Popen, stopped (then killed) when the test ends."""
     processes: list[subprocess.Popen] = []
+    logs: list[Path] = []
 
-    def start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
-        log = open(tmp_path / f"process{len(processes)}.log", "w")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen(
-            [sys.executable, *args], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        processes.append(process)
-        return process
+    def start_logged(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+        logs.append(tmp_path / f"process{len(logs)}.log")
+        processes.append(start(args, env, logs[-1]))
+        return processes[-1]
 
-    yield start
-    for process in processes:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    yield start_logged
+    stop(*processes, timeout=10)
+    for log in logs:  # shown by pytest when the test failed
+        lines = log.read_text(errors="replace").splitlines()
+        print(f"--- {log.name} (last 80 of {len(lines)} lines) ---", *lines[-80:], sep="\n")
 
 
 @pytest.fixture

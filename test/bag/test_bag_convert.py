@@ -17,6 +17,7 @@ from lircdepth.cli import main as lircdepth_main
 from lircdepth.geometry import make_transform
 from lircdepth_ros.bag import messages as m
 from lircdepth_ros.bag.convert import convert_scene, convert_scenes
+from test.helpers.nuscenes import scene_sample_data
 
 VERSION = "v1.0-mini"
 
@@ -35,16 +36,6 @@ def mcap_bag(scene_bag, nusc) -> Path:
 def read_messages(bag: Path) -> list[tuple[str, int, object, bytes]]:
     with Reader(bag) as reader:
         return [(c.topic, t, m.deserialize(raw, c.msgtype), raw) for c, t, raw in reader.messages()]
-
-
-def scene_sample_data(nusc, scene, channel: str) -> list[dict]:
-    scene_samples = {s["token"] for s in nusc.sample if s["scene_token"] == scene["token"]}
-    records = [
-        sd
-        for sd in nusc.sample_data
-        if sd["sample_token"] in scene_samples and sd["channel"] == channel
-    ]
-    return sorted(records, key=lambda sd: sd["timestamp"])
 
 
 def assert_transform_equals(message, rotation_wxyz, translation) -> None:
@@ -152,8 +143,10 @@ def test_metadata_is_what_rosbag2_expects(mcap_bag):
         meta = entry["topic_metadata"]
         assert meta["type_description_hash"] == m.TYPESTORE.hash_rihs01(meta["type"])
         assert meta["serialization_format"] == "cdr"
-    latched = {e["topic_metadata"]["name"]: e["topic_metadata"]["offered_qos_profiles"][0]["durability"]
-               for e in info["topics_with_message_count"]}  # fmt: skip
+    latched = {
+        e["topic_metadata"]["name"]: e["topic_metadata"]["offered_qos_profiles"][0]["durability"]
+        for e in info["topics_with_message_count"]
+    }
     assert latched["/tf_static"] == "transient_local"
     with Reader(mcap_bag) as reader:
         assert all(c.msgdef.data for c in reader.connections)

@@ -25,6 +25,7 @@ from lircdepth_ros.bag.convert import (
     point_cloud_topic,
 )
 from lircdepth_ros.bag.ground_truth import bag_custom_data
+from test.helpers.nuscenes import scene_sample_data
 
 VERSION = "v1.0-mini"
 SCENE = "synth-0000"
@@ -38,18 +39,18 @@ def rig_nusc(full_rig_root) -> NuScenes:
 @pytest.fixture(scope="module")
 def full_bag(full_rig_root, tmp_path_factory) -> Path:
     (bag,) = convert_scenes(
-        full_rig_root, VERSION, tmp_path_factory.mktemp("rig_bags"), scenes=[SCENE],
-        cameras=["all"], radars=["all"],
-    )  # fmt: skip
+        full_rig_root,
+        VERSION,
+        tmp_path_factory.mktemp("rig_bags"),
+        scenes=[SCENE],
+        cameras=["all"],
+        radars=["all"],
+    )
     return bag
 
 
 def _scene_records(nusc: NuScenes, channel: str) -> list[dict]:
-    scene = next(s for s in nusc.scene if s["name"] == SCENE)
-    samples = {s["token"] for s in nusc.sample if s["scene_token"] == scene["token"]}
-    return [
-        sd for sd in nusc.sample_data if sd["channel"] == channel and sd["sample_token"] in samples
-    ]
+    return scene_sample_data(nusc, next(s for s in nusc.scene if s["name"] == SCENE), channel)
 
 
 def test_every_camera_and_radar_of_the_rig_has_its_topics(full_bag, rig_nusc):
@@ -70,8 +71,11 @@ def test_every_camera_and_radar_of_the_rig_has_its_topics(full_bag, rig_nusc):
         np.testing.assert_allclose(infos[camera], calib["camera_intrinsic"])
     for channel in (*FULL_RADARS, "LIDAR_TOP"):
         assert counts[point_cloud_topic(channel)] == len(_scene_records(rig_nusc, channel))
-    assert {tf.child_frame_id for tf in static.transforms} == {*FULL_CAMERAS, *FULL_RADARS,
-                                                                 "LIDAR_TOP"}  # fmt: skip
+    assert {tf.child_frame_id for tf in static.transforms} == {
+        *FULL_CAMERAS,
+        *FULL_RADARS,
+        "LIDAR_TOP",
+    }
     assert counts["/tf_static"] == 1 and counts["/tf"] > 0
 
 
@@ -90,19 +94,22 @@ def test_metadata_lists_each_cameras_keyframes(full_bag, rig_nusc):
 
 
 def test_cli_converts_named_cameras_and_radars(full_rig_root, tmp_path, capsys):
-    code = lircdepth_main(
-        ["bag", "convert", "--dataroot", str(full_rig_root), "--out", str(tmp_path),
-         "--scenes", "synth-0001", "--cameras", "CAM_BACK", "CAM_FRONT_LEFT",
-         "--radars", "RADAR_BACK_LEFT"]
-    )  # fmt: skip
+    convert = ["bag", "convert", "--dataroot", str(full_rig_root), "--out", str(tmp_path)]
+    rig = ["--scenes", "synth-0001", "--cameras", "CAM_BACK", "CAM_FRONT_LEFT"]
+    code = lircdepth_main([*convert, *rig, "--radars", "RADAR_BACK_LEFT"])
     assert code == 0, capsys.readouterr().err
     with Reader(tmp_path / "synth-0001") as reader:
         topics = {c.topic for c in reader.connections}
     assert topics == {
-        "/tf", "/tf_static", "/LIDAR_TOP", "/RADAR_BACK_LEFT",
-        image_topic("CAM_BACK"), camera_info_topic("CAM_BACK"),
-        image_topic("CAM_FRONT_LEFT"), camera_info_topic("CAM_FRONT_LEFT"),
-    }  # fmt: skip
+        "/tf",
+        "/tf_static",
+        "/LIDAR_TOP",
+        "/RADAR_BACK_LEFT",
+        image_topic("CAM_BACK"),
+        camera_info_topic("CAM_BACK"),
+        image_topic("CAM_FRONT_LEFT"),
+        camera_info_topic("CAM_FRONT_LEFT"),
+    }
 
 
 def test_an_unknown_radar_is_named_with_its_flag(full_rig_root, tmp_path):

@@ -21,6 +21,7 @@ from lircdepth_ros.bag.convert import convert_scenes, image_topic, point_cloud_t
 from lircdepth_ros.bag.ground_truth import BagRecording, open_bag
 from lircdepth_ros.bag.play import play_bag
 from lircdepth_ros.bag.scoring import score_rig
+from test.helpers.ros_env import full_rig_params
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 DEPTH_TOPIC = "/{camera}/depth"
@@ -30,9 +31,14 @@ SLOP_NS = 50_000_000  # the node's default sync.slop
 @pytest.fixture(scope="module")
 def rig_scene_bag(full_rig_root, tmp_path_factory):
     (bag,) = convert_scenes(
-        full_rig_root, "v1.0-mini", tmp_path_factory.mktemp("rig_bags"), scenes=["synth-0000"],
-        cameras=FULL_CAMERAS, radars=FULL_RADARS, radar_all_points=True,
-    )  # fmt: skip
+        full_rig_root,
+        "v1.0-mini",
+        tmp_path_factory.mktemp("rig_bags"),
+        scenes=["synth-0000"],
+        cameras=FULL_CAMERAS,
+        radars=FULL_RADARS,
+        radar_all_points=True,
+    )
     return bag
 
 
@@ -65,7 +71,7 @@ def offline_depth(bag, checkpoint) -> dict[str, dict[int, np.ndarray]]:
         images = read_topic(bag, image_topic(camera))
         depth[camera] = {}
         for sample in recording.keyframes:
-            stamp = sample["stamps"][camera] * 1000
+            stamp = sample.stamps[camera]
             model = recording.cameras[camera][stamp]
             camera_from_map = invert_transform(recording.map_from_sensor(camera, stamp))
             points = []
@@ -86,31 +92,36 @@ def test_six_camera_node_scores_each_camera_as_offline(
     rig_scene_bag, student_checkpoint, tmp_path, ros_env, domain_id, start_process, wait_for_file
 ):
     params = [
-        f"checkpoint:={student_checkpoint}", "device:=cpu", "backend:=torch", "frames.fixed:=map",
-        f"cameras:=[{', '.join(FULL_CAMERAS)}]",
-        f"radars:=[{', '.join(FULL_RADARS)}]", "topics.image:=/{camera}/image_rgb",
-        "topics.camera_info:=/{camera}/camera_info", f"topics.depth:={DEPTH_TOPIC}",
+        *full_rig_params(student_checkpoint),
+        "topics.image:=/{camera}/image_rgb",
+        "topics.camera_info:=/{camera}/camera_info",
+        f"topics.depth:={DEPTH_TOPIC}",
         "topics.radar:=/{radar}",
         # An image waits for a sweep of every radar at or after it (or for the radar period
         # to rule one out); a busy node may take longer than the default 0.1 s to read it.
         # The bag's last frames have no later sweep of some radars: decided after this.
         "sync.max_wait:=2.0",
-    ]  # fmt: skip
-    start_process(["-m", "lircdepth_ros.node", *[a for p in params for a in ("-p", p)]], ros_env)
+    ]
+    start_process(
+        ["-m", "lircdepth_ros.launcher", *[a for p in params for a in ("-p", p)]], ros_env
+    )
     ready, out = tmp_path / "evaluator.ready", tmp_path / "online.json"
+    evaluate = ["-m", "lircdepth", "bag", "evaluate", "--bag", str(rig_scene_bag)]
+    outputs = ["--ready-file", str(ready), "--json", str(out)]
+    limits = ["--idle-timeout", "30", "--timeout", "400"]
+    picture = ["--surround", str(tmp_path / "surround.png")]
     evaluator = start_process(
-        [
-            "-m", "lircdepth", "bag", "evaluate", "--bag", str(rig_scene_bag), "--depth-topic",
-            DEPTH_TOPIC, "--ready-file", str(ready), "--json", str(out), "--idle-timeout", "30",
-            "--timeout", "400", "--surround", str(tmp_path / "surround.png"),
-        ],
-        ros_env,
-    )  # fmt: skip
+        [*evaluate, "--depth-topic", DEPTH_TOPIC, *outputs, *limits, *picture], ros_env
+    )
     wait_for_file(ready, timeout=240)
     stats = play_bag(
-        rig_scene_bag, lockstep=True, depth_topic=DEPTH_TOPIC, domain_id=domain_id,
-        wait_for_subscribers=60.0, lockstep_timeout=30.0,
-    )  # fmt: skip
+        rig_scene_bag,
+        lockstep=True,
+        depth_topic=DEPTH_TOPIC,
+        domain_id=domain_id,
+        wait_for_subscribers=60.0,
+        lockstep_timeout=30.0,
+    )
     assert evaluator.wait(timeout=200) == 0
     assert stats.frames_per_camera == dict.fromkeys(FULL_CAMERAS, 3)
     # Every keyframe of every camera is answered: the first (the player waits until the

@@ -55,22 +55,22 @@ def test_rig_replay_scores_every_camera_and_survives_a_silent_one(
         tmp_path / "online.json",
         tmp_path / "surround.png",
     )
-    evaluator = start_process(
-        [
-            "-m", "lircdepth", "bag", "evaluate", "--bag", str(rig_bag), "--cameras", *cameras,
-            "--depth-topic", DEPTH_TOPIC, "--ready-file", str(ready), "--json", str(out),
-            "--markdown", str(out.with_suffix(".md")), "--surround", str(picture),
-            "--idle-timeout", "4", "--timeout", "120",
-        ],
-        ros_env,
-    )  # fmt: skip
+    evaluate = ["-m", "lircdepth", "bag", "evaluate", "--bag", str(rig_bag), "--cameras", *cameras]
+    outputs = ["--ready-file", str(ready), "--json", str(out)]
+    outputs += ["--markdown", str(out.with_suffix(".md"))]
+    limits = ["--surround", str(picture), "--idle-timeout", "4", "--timeout", "120"]
+    evaluator = start_process([*evaluate, "--depth-topic", DEPTH_TOPIC, *outputs, *limits], ros_env)
     wait_for_file(responder_ready)
     wait_for_file(ready, timeout=120)
     start = time.monotonic()
     stats = play_bag(
-        rig_bag, lockstep=True, depth_topic=DEPTH_TOPIC, domain_id=domain_id,
-        wait_for_subscribers=60.0, lockstep_timeout=3.0,
-    )  # fmt: skip
+        rig_bag,
+        lockstep=True,
+        depth_topic=DEPTH_TOPIC,
+        domain_id=domain_id,
+        wait_for_subscribers=60.0,
+        lockstep_timeout=3.0,
+    )
     replay_seconds = time.monotonic() - start
     assert evaluator.wait(timeout=120) == 0
 

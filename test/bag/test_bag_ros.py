@@ -54,14 +54,12 @@ def test_player_publishes_the_recording_in_real_time_order(
     for r in (r for r in received if r["topic"] == "/CAM_FRONT/image_rgb"):
         payload = np.asarray(m.deserialize(images[r["stamp"]], m.IMAGE).data).tobytes()
         assert r["digest"] == hashlib.sha1(payload).hexdigest()
-    # Real-time pacing: arrival times follow the recorded stamps at the chosen rate.
-    streamed = [r for r in received if r["topic"] != "/tf_static"]
-    first = streamed[0]
-    lags = [
-        (r["time"] - first["time"]) - (r["stamp"] - first["stamp"]) / 1e9 / rate for r in streamed
-    ]
-    assert max(np.abs(lags)) < 0.15, (
-        f"arrivals drift from the recorded timeline by up to {max(np.abs(lags)):.3f} s"
+    # Real-time pacing: each message leaves the player at its recorded time at the chosen
+    # rate. Checked where the player publishes, not at arrival: reliable DDS may recover a
+    # sample the transport dropped only at its next heartbeat (seconds), which delays the
+    # rest of that topic at the subscriber (measured under Jazzy on a loaded machine).
+    assert stats.max_lateness < 0.15, (
+        f"messages left the player up to {stats.max_lateness:.3f} s after their time"
     )
 
 
@@ -75,9 +73,13 @@ def test_lockstep_waits_for_every_depth_answer(
     )
     wait_for_file(ready)
     stats = play_bag(
-        scene_bag, lockstep=True, remap={"/CAM_FRONT/image_rgb": "image"}, domain_id=domain_id,
-        wait_for_subscribers=20.0, lockstep_timeout=10.0,
-    )  # fmt: skip
+        scene_bag,
+        lockstep=True,
+        remap={"/CAM_FRONT/image_rgb": "image"},
+        domain_id=domain_id,
+        wait_for_subscribers=20.0,
+        lockstep_timeout=10.0,
+    )
     assert stats.frames == stats.frames_answered > 0
     assert stats.wall_seconds >= stats.frames * delay
 
@@ -99,9 +101,14 @@ def depth_bag(
 def depth_message(stamp_ns: int, depth: np.ndarray, encoding: str = "32FC1"):
     depth = np.ascontiguousarray(depth, dtype=np.float32)
     return m.T[m.IMAGE](
-        header=m.header(stamp_ns // 1000, "CAM_FRONT"), height=depth.shape[0], width=depth.shape[1],
-        encoding=encoding, is_bigendian=0, step=depth.shape[1] * 4, data=depth.view(np.uint8).reshape(-1),
-    )  # fmt: skip
+        header=m.header(stamp_ns // 1000, "CAM_FRONT"),
+        height=depth.shape[0],
+        width=depth.shape[1],
+        encoding=encoding,
+        is_bigendian=0,
+        step=depth.shape[1] * 4,
+        data=depth.view(np.uint8).reshape(-1),
+    )
 
 
 def test_evaluator_scores_published_depth_exactly_like_offline_scoring(
@@ -125,9 +132,13 @@ def test_evaluator_scores_published_depth_exactly_like_offline_scoring(
     )
 
     results = evaluate_bag(
-        scene_bag, domain_id=domain_id, timeout=120, idle_timeout=10,
-        json_path=tmp_path / "online.json", markdown_path=tmp_path / "online.md",
-    )  # fmt: skip
+        scene_bag,
+        domain_id=domain_id,
+        timeout=120,
+        idle_timeout=10,
+        json_path=tmp_path / "online.json",
+        markdown_path=tmp_path / "online.md",
+    )
     player.wait(timeout=60)
     expected = score_depth_maps(scene_bag, predictions)
     assert results["frames_scored"] == results["frames_expected"] == len(targets)
@@ -152,7 +163,7 @@ def test_node_replay_end_to_end(
         "qos.sensor_data:=false",
     ]
     start_process(
-        ["-m", "lircdepth_ros.node", *[a for p in node_params for a in ("-p", p)]], ros_env
+        ["-m", "lircdepth_ros.launcher", *[a for p in node_params for a in ("-p", p)]], ros_env
     )
     ready, out = tmp_path / "evaluator.ready", tmp_path / "online.json"
     evaluate_args = [
@@ -170,9 +181,13 @@ def test_node_replay_end_to_end(
     )
     wait_for_file(ready, timeout=180)
     stats = play_bag(
-        scene_bag, lockstep=True, remap=node_remap(), domain_id=domain_id, wait_for_subscribers=60.0,
+        scene_bag,
+        lockstep=True,
+        remap=node_remap(),
+        domain_id=domain_id,
+        wait_for_subscribers=60.0,
         lockstep_timeout=20.0,
-    )  # fmt: skip
+    )
     assert evaluator.wait(timeout=120) == 0
     results = json.loads(out.read_text())
     # Every camera frame pairs with a radar sweep and waits out TF still in flight.

@@ -21,6 +21,9 @@ from lircdepth_ros.bag.ros_runtime import message_class, reliable_qos, ros_node,
 
 
 def header_stamp(msg) -> int:
+    """The header stamp (ns); a rosgraph_msgs/Clock's time."""
+    if hasattr(msg, "clock"):
+        return msg.clock.sec * 1_000_000_000 + msg.clock.nanosec
     header = msg.transforms[0].header if hasattr(msg, "transforms") else msg.header
     return header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
 

@@ -108,9 +108,15 @@ def _radar_in_camera(nusc, sample: dict, camera: str, radars: tuple[str, ...]) -
     options = RadarOptions(channels=radars)
     boxes = nusc.get_boxes(token)
     return radar_points(
-        nusc, poses, radar_sample_data(nusc, sample, options), lambda t: load_radar(poses.path(t)),
-        token, np.arange(len(boxes)), (record["width"], record["height"]), options,
-    )  # fmt: skip
+        nusc,
+        poses,
+        radar_sample_data(nusc, sample, options),
+        lambda t: load_radar(poses.path(t)),
+        token,
+        np.arange(len(boxes)),
+        (record["width"], record["height"]),
+        options,
+    )
 
 
 def test_nearest_radar_wins_every_shared_pixel_of_the_prepared_map(rig_nusc):
@@ -124,10 +130,14 @@ def test_nearest_radar_wins_every_shared_pixel_of_the_prepared_map(rig_nusc):
             together = rasterize_radar(
                 _radar_in_camera(rig_nusc, sample, camera, FULL_RADARS)[:, :6], *size
             )[0]
-            alone = np.stack([
-                rasterize_radar(_radar_in_camera(rig_nusc, sample, camera, (r,))[:, :6], *size)[0]
-                for r in FULL_RADARS
-            ])  # fmt: skip
+            alone = np.stack(
+                [
+                    rasterize_radar(_radar_in_camera(rig_nusc, sample, camera, (r,))[:, :6], *size)[
+                        0
+                    ]
+                    for r in FULL_RADARS
+                ]
+            )
             seen = alone > 0
             nearest = np.where(seen, alone, np.inf).min(axis=0)
             assert np.array_equal(together, np.where(seen.any(axis=0), nearest, 0.0))
@@ -137,10 +147,12 @@ def test_nearest_radar_wins_every_shared_pixel_of_the_prepared_map(rig_nusc):
 
 def test_nearest_radar_wins_drops_only_the_farther_radars_points():
     # u, v, depth, rcs, vx, vy, object; image 20 x 10.
-    first = np.array([[5.0, 5.0, 30.0, 1, 0, 0, 0], [5.2, 4.9, 8.0, 2, 0, 0, 0],
-                      [9.0, 3.0, 12.0, 3, 0, 0, 0]])  # fmt: skip
-    second = np.array([[5.1, 5.1, 10.0, 4, 0, 0, 0], [15.0, 7.0, 20.0, 5, 0, 0, 0],
-                       [9.0, 3.0, 11.0, 6, 0, 0, 0]])  # fmt: skip
+    first = np.array(
+        [[5.0, 5.0, 30.0, 1, 0, 0, 0], [5.2, 4.9, 8.0, 2, 0, 0, 0], [9.0, 3.0, 12.0, 3, 0, 0, 0]]
+    )
+    second = np.array(
+        [[5.1, 5.1, 10.0, 4, 0, 0, 0], [15.0, 7.0, 20.0, 5, 0, 0, 0], [9.0, 3.0, 11.0, 6, 0, 0, 0]]
+    )
     kept_first, kept_second = nearest_radar_wins([first, second], 10, 20)
     # Pixel (5, 5): the first radar's last point (8 m) beats 10 m; pixel (9, 3): 11 m wins.
     assert kept_first[:, 3].tolist() == [1, 2]
@@ -151,11 +163,14 @@ def test_nearest_radar_wins_drops_only_the_farther_radars_points():
 def test_prepare_command_takes_cameras_and_radars(full_rig_root, tmp_path, capsys):
     out = tmp_path / "out"
     code = main(
-        ["prepare", "--dataroot", str(full_rig_root), "--out", str(out), "--scenes", "synth-0001",
-         "--cameras", "CAM_BACK", "CAM_FRONT", "--radar-channels", "RADAR_BACK_LEFT",
-         "RADAR_BACK_RIGHT", "--accumulate-sweeps", "1", "--accumulate-sweeps-test", "1",
-         "--densify", "nearest", "--no-progress"]
-    )  # fmt: skip
+        [
+            *("prepare", "--dataroot", str(full_rig_root), "--out", str(out)),
+            *("--scenes", "synth-0001", "--cameras", "CAM_BACK", "CAM_FRONT"),
+            *("--radar-channels", "RADAR_BACK_LEFT", "RADAR_BACK_RIGHT"),
+            *("--accumulate-sweeps", "1", "--accumulate-sweeps-test", "1"),
+            *("--densify", "nearest", "--no-progress"),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     records = _records(out)
     assert {r["camera"] for r in records} == {"CAM_BACK", "CAM_FRONT"}
@@ -166,8 +181,8 @@ def test_prepare_command_takes_cameras_and_radars(full_rig_root, tmp_path, capsy
 
 
 def test_prepare_command_names_an_unknown_camera(full_rig_root, tmp_path, capsys):
-    code = main(["prepare", "--dataroot", str(full_rig_root), "--out", str(tmp_path / "o"),
-                 "--cameras", "CAM_ROOF"])  # fmt: skip
+    prepare = ["prepare", "--dataroot", str(full_rig_root), "--out", str(tmp_path / "o")]
+    code = main([*prepare, "--cameras", "CAM_ROOF"])
     assert code == 2
     error = capsys.readouterr().err
     assert "--cameras" in error and "CAM_ROOF" in error and "CAM_BACK_LEFT" in error

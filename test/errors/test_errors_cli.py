@@ -20,38 +20,22 @@ import cv2
 import pytest
 import torch
 
+from test.helpers.cli_errors import assert_failed, run_process, temp_files
+from test.helpers.ros_env import domain_env
+from test.helpers.worlds import synth_and_prepare
+
 BIN = Path(sys.executable).parent
 LIRCDEPTH = BIN / "lircdepth"
-TINY_TRAIN = ["--input_height", "64", "--input_width", "128", "--batch_size", "2",
-              "--workers", "0", "--num_threads", "1", "--eval_freq", "0", "--save_freq", "1",
-              "--max_val_images", "1", "--no-progress"]  # fmt: skip
-NO_DISTILL = ["--w_image_feature_distill", "0", "--w_radar_feature_distill", "0",
-              "--w_pairwise_distill", "0", "--w_inter_depth_distill", "0"]  # fmt: skip
-
-
-def run(args: list, timeout: float = 240, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(a) for a in args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})},
-    )
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, code: int, *culprits: str) -> None:
-    """The exit code, no traceback, and an error line that names every culprit."""
-    assert result.returncode == code, (result.returncode, result.stderr[-3000:])
-    assert "Traceback" not in result.stderr, result.stderr[-3000:]
-    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
-    assert len(errors) == 1, result.stderr[-3000:]
-    for culprit in culprits:
-        assert str(culprit) in errors[0], (culprit, errors[0])
-
-
-def temp_files(folder: Path) -> list[Path]:
-    return [p for p in Path(folder).rglob(".*.tmp")] if Path(folder).exists() else []
+TINY_TRAIN = [
+    *("--input_height", "64", "--input_width", "128", "--batch_size", "2", "--workers", "0"),
+    *("--num_threads", "1", "--eval_freq", "0", "--save_freq", "1", "--max_val_images", "1"),
+    "--no-progress",
+]
+NO_DISTILL = [
+    *("--w_image_feature_distill", "0", "--w_radar_feature_distill", "0"),
+    *("--w_pairwise_distill", "0", "--w_inter_depth_distill", "0"),
+]
+ONE_SWEEP = ["--accumulate-sweeps", "1", "--accumulate-sweeps-test", "1"]
 
 
 @dataclass
@@ -71,22 +55,9 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(module_tmp_path, student_checkpoint) -> World:
-    from lircdepth.data.prepare import PrepareConfig, prepare
-    from lircdepth.synth import SynthConfig, generate
-
     tmp = module_tmp_path
-    root = tmp / "root"
-    config = SynthConfig(scenes=2, keyframes=3, seed=3, width=704, height=388, camera_sweeps=False)
-    generate(root, config)
-    prepared = tmp / "prepared"
-    prepare(
-        PrepareConfig(
-            dataroot=root,
-            out=prepared,
-            accumulate_sweeps=1,
-            accumulate_sweeps_test=1,
-            progress=False,
-        )
+    root, prepared = synth_and_prepare(
+        tmp, scenes=2, keyframes=3, seed=3, width=704, height=388, camera_sweeps=False
     )
     data = student_checkpoint.read_bytes()
     (tmp / "truncated.pt").write_bytes(data[: len(data) // 3])
@@ -94,7 +65,11 @@ def world(module_tmp_path, student_checkpoint) -> World:
     state = torch.load(student_checkpoint, weights_only=False)
     state["model"] = dict(list(state["model"].items())[::2])
     torch.save(state, tmp / "partial.pt")
-    files = {name: tmp / f"{name}.pt" for name in ("truncated", "random", "partial")}
+    state = torch.load(student_checkpoint, weights_only=False)
+    first = next(iter(state["model"]))
+    state["model"][first] = torch.full_like(state["model"][first], float("nan"))
+    torch.save(state, tmp / "nan.pt")
+    files = {name: tmp / f"{name}.pt" for name in ("truncated", "random", "partial", "nan")}
     return World(root, prepared, tmp, files | {"student": student_checkpoint})
 
 
@@ -127,20 +102,20 @@ USAGE_CASES = {
 def test_bad_input_is_one_line_naming_the_culprit(world, case):
     args, code, culprits = USAGE_CASES[case]
     names = {"tmp": world.tmp, "root": world.root, "prepared": world.prepared, **world.files}
-    result = run([LIRCDEPTH, *(a.format(**names) for a in args)])
-    assert_one_line_error(result, code, *(c.format(**names) for c in culprits))
+    result = run_process([LIRCDEPTH, *(a.format(**names) for a in args)])
+    assert_failed(result, code, *(c.format(**names) for c in culprits))
     assert not (world.tmp / "p.onnx").exists() and not (world.tmp / "o").exists()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_cuda_without_a_gpu_is_one_line(world):
     argv = ["evaluate", "--checkpoint", world.files["student"], "--data", world.prepared]
-    assert_one_line_error(run([LIRCDEPTH, *argv, "--device", "cuda"]), 2, "--device cuda")
+    assert_failed(run_process([LIRCDEPTH, *argv, "--device", "cuda"]), 2, "--device cuda")
 
 
 def test_debug_flag_shows_the_traceback(world):
-    result = run([LIRCDEPTH, "--debug", "evaluate", "--checkpoint", world.files["random"],
-                  "--data", world.prepared])  # fmt: skip
+    evaluate = ["evaluate", "--checkpoint", world.files["random"], "--data", world.prepared]
+    result = run_process([LIRCDEPTH, "--debug", *evaluate])
     assert result.returncode == 2 and "Traceback" in result.stderr
 
 
@@ -153,8 +128,8 @@ def test_a_real_bug_prints_its_traceback_and_says_so(capsys):
 
 
 def test_help_prints_the_exit_codes_and_bench_all_help_prints_help():
-    assert "exit codes" in run([LIRCDEPTH, "--help"]).stdout
-    result = run([LIRCDEPTH, "bench", "all", "--help"], timeout=60)
+    assert "exit codes" in run_process([LIRCDEPTH, "--help"]).stdout
+    result = run_process([LIRCDEPTH, "bench", "all", "--help"], timeout=60)
     assert result.returncode == 0 and "lircdepth bench all" in result.stdout
 
 
@@ -198,16 +173,18 @@ def test_damaged_dataroot_names_the_file_or_skips_it(world, damage):
     root = world.copy_root(damage.replace(" ", "_"))
     culprit = DAMAGES[damage](root)
     out = world.tmp / f"{root.name}_out"
-    argv = [LIRCDEPTH, "prepare", "--dataroot", root, "--out", out, "--accumulate-sweeps", "1", "--accumulate-sweeps-test", "1",
-            "--no-progress"]  # fmt: skip
-    assert_one_line_error(run(argv), 2, culprit)
+    argv = [LIRCDEPTH, "prepare", "--dataroot", root, "--out", out, *ONE_SWEEP, "--no-progress"]
+    assert_failed(run_process(argv), 2, culprit)
     assert not temp_files(out) and not (out / "index").exists()
-    skipped = run([*argv, "--on-error", "skip"])
+    skipped = run_process([*argv, "--on-error", "skip"])
     assert skipped.returncode == 0, skipped.stderr[-2000:]
     assert str(culprit) in skipped.stdout
     listed = [json.loads(line) for line in (out / "index" / "skipped.txt").read_text().splitlines()]
-    indexed = [json.loads(line) for s in ("train", "val", "test")
-               for line in (out / "index" / f"{s}.txt").read_text().splitlines()]  # fmt: skip
+    indexed = [
+        json.loads(line)
+        for s in ("train", "val", "test")
+        for line in (out / "index" / f"{s}.txt").read_text().splitlines()
+    ]
     assert listed and not {r["camera_token"] for r in listed} & {r["camera_token"] for r in indexed}
 
 
@@ -217,8 +194,9 @@ def test_prepared_file_damaged_after_prepare_is_recomputed_on_rerun(world):
     damaged = sorted((out / "lidar_single").iterdir())[0]
     good = damaged.read_bytes()
     damaged.write_bytes(good[:100])
-    result = run([LIRCDEPTH, "prepare", "--dataroot", world.root, "--out", out,
-                  "--accumulate-sweeps", "1", "--accumulate-sweeps-test", "1", "--no-progress"])  # fmt: skip
+    result = run_process(
+        [LIRCDEPTH, "prepare", "--dataroot", world.root, "--out", out, *ONE_SWEEP, "--no-progress"]
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert str(damaged) in result.stdout + result.stderr
     assert damaged.read_bytes() == good
@@ -233,13 +211,14 @@ def test_image_of_another_size_than_its_index_names_the_file(world):
     records[0]["image"] = str(small)
     (out / "index" / "val.txt").write_text("".join(json.dumps(r) + "\n" for r in records))
     argv = ["evaluate", "--checkpoint", world.files["student"], "--data", out, "--split", "val"]
-    assert_one_line_error(run([LIRCDEPTH, *argv, "--device", "cpu"]), 1, small)
+    assert_failed(run_process([LIRCDEPTH, *argv, "--device", "cpu"]), 1, small)
 
 
 def test_val_and_test_of_one_scene_are_reported(world):
     out = world.tmp / "two_scenes"
-    result = run([LIRCDEPTH, "prepare", "--dataroot", world.root, "--out", out,
-                  "--accumulate-sweeps", "1", "--accumulate-sweeps-test", "1", "--no-progress"])  # fmt: skip
+    result = run_process(
+        [LIRCDEPTH, "prepare", "--dataroot", world.root, "--out", out, *ONE_SWEEP, "--no-progress"]
+    )
     assert result.returncode == 0 and "val and test are the same scene" in result.stderr
 
 
@@ -248,9 +227,9 @@ def test_val_and_test_of_one_scene_are_reported(world):
 
 def test_evaluation_json_is_strict_with_null_for_no_images(world):
     path = world.tmp / "metrics.json"
-    result = run([LIRCDEPTH, "evaluate", "--checkpoint", world.files["student"], "--data",
-                  world.prepared, "--max-images", "1", "--caps", "0.0001", "80", "--json", path,
-                  "--device", "cpu", "--no-progress"])  # fmt: skip
+    evaluate = [LIRCDEPTH, "evaluate", "--checkpoint", world.files["student"], "--data"]
+    caps = ["--max-images", "1", "--caps", "0.0001", "80", "--json", path]
+    result = run_process([*evaluate, world.prepared, *caps, "--device", "cpu", "--no-progress"])
     assert result.returncode == 0, result.stderr[-2000:]
 
     def refuse(constant):
@@ -268,7 +247,7 @@ def in_small_mount(options: str, command: list) -> subprocess.CompletedProcess:
     mount = Path(command[-1]).parent
     mount.mkdir(parents=True, exist_ok=True)
     script = f'mount -t tmpfs -o {options} tmpfs "{mount}" && exec "$@"'
-    result = run(["unshare", "-rm", "sh", "-c", script, "sh", *command])
+    result = run_process(["unshare", "-rm", "sh", "-c", script, "sh", *command])
     if "mount:" in result.stderr or "unshare:" in result.stderr:
         pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()[:200]}")
     return result
@@ -276,17 +255,16 @@ def in_small_mount(options: str, command: list) -> subprocess.CompletedProcess:
 
 def test_read_only_output_folder_is_one_line(world):
     out = world.tmp / "readonly" / "out"
-    result = in_small_mount("ro,size=1m", [LIRCDEPTH, "prepare", "--dataroot", world.root,
-                                           "--accumulate-sweeps", "1", "--accumulate-sweeps-test", "1", "--out", out])  # fmt: skip
-    assert_one_line_error(result, 1, "read-only", out)
+    prepare = [LIRCDEPTH, "prepare", "--dataroot", world.root, *ONE_SWEEP]
+    result = in_small_mount("ro,size=1m", [*prepare, "--out", out])
+    assert_failed(result, 1, "read-only", out)
 
 
 def test_full_disk_is_one_line_and_leaves_no_temp_file(world):
     out = world.tmp / "full" / "out"
-    result = in_small_mount("size=600k", [LIRCDEPTH, "prepare", "--dataroot", world.root,
-                                          "--accumulate-sweeps", "1", "--accumulate-sweeps-test", "1", "--no-progress",
-                                          "--out", out])  # fmt: skip
-    assert_one_line_error(result, 1, "disk full", str(out))
+    prepare = [LIRCDEPTH, "prepare", "--dataroot", world.root, *ONE_SWEEP, "--no-progress"]
+    result = in_small_mount("size=600k", [*prepare, "--out", out])
+    assert_failed(result, 1, "disk full", str(out))
 
 
 def test_full_disk_during_a_checkpoint_save_is_reported_as_disk_full(world):
@@ -312,12 +290,14 @@ def _as_from_a_terminal() -> None:
 
 def test_ctrl_c_ends_cleanly_with_130_and_no_temp_file(world):
     out = world.tmp / "interrupted"
+    prepare = [str(LIRCDEPTH), "prepare", "--dataroot", str(world.root), "--out", str(out)]
     process = subprocess.Popen(
-        [str(LIRCDEPTH), "prepare", "--dataroot", str(world.root), "--out", str(out),
-         "--accumulate-sweeps", "1", "--accumulate-sweeps-test", "1", "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [*prepare, *ONE_SWEEP, "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         preexec_fn=_as_from_a_terminal,
-    )  # fmt: skip
+    )
     deadline = time.monotonic() + 120
     while not (out / "radar").is_dir() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -333,18 +313,18 @@ def test_ctrl_c_ends_cleanly_with_130_and_no_temp_file(world):
 
 def test_rerun_with_changed_options_is_refused_and_stale_temps_are_cleaned(world):
     logs = world.tmp / "rerun"
-    base = [LIRCDEPTH, "train", "student", "--data_path", world.prepared, "--log_directory", logs,
-            *TINY_TRAIN, *NO_DISTILL]  # fmt: skip
-    first = run([*base, "--max_steps", "1"])
+    train = [LIRCDEPTH, "train", "student", "--data_path", world.prepared]
+    base = [*train, "--log_directory", logs, *TINY_TRAIN, *NO_DISTILL]
+    first = run_process([*base, "--max_steps", "1"])
     assert first.returncode == 0, first.stderr[-3000:]
     options = (logs / "student" / "options.txt").read_text()
     stale = logs / "student" / ".last.pt.killed.tmp"
     stale.write_bytes(b"half a checkpoint")
-    changed = run([*base, "--max_steps", "1", "--learning_rate", "0.5"])
-    assert_one_line_error(changed, 2, "--learning_rate", "last.pt")
+    changed = run_process([*base, "--max_steps", "1", "--learning_rate", "0.5"])
+    assert_failed(changed, 2, "--learning_rate", "last.pt")
     assert (logs / "student" / "options.txt").read_text() == options
     assert not stale.exists()
-    extended = run([*base, "--max_steps", "2"])
+    extended = run_process([*base, "--max_steps", "2"])
     assert extended.returncode == 0, extended.stderr[-3000:]
     assert "resumed" in extended.stdout
 
@@ -360,32 +340,32 @@ def bag(world) -> Path:
     return path
 
 
-def ros_env() -> dict[str, str]:
-    return {"ROS_DOMAIN_ID": str(90 + os.getpid() % 10)}
-
-
 def test_existing_bag_is_refused_then_overwritten_on_request(world, bag):
-    argv = [LIRCDEPTH, "bag", "convert", "--dataroot", world.root, "--out", bag.parent,
-            "--scenes", "synth-0000"]  # fmt: skip
-    assert_one_line_error(run(argv), 2, bag, "exists")
-    result = run([*argv, "--overwrite"])
+    convert = [LIRCDEPTH, "bag", "convert", "--dataroot", world.root, "--out", bag.parent]
+    argv = [*convert, "--scenes", "synth-0000"]
+    assert_failed(run_process(argv), 2, bag, "exists")
+    result = run_process([*argv, "--overwrite"])
     assert result.returncode == 0, result.stderr[-2000:]
     assert (bag / "metadata.yaml").is_file() and not temp_files(bag.parent)
 
 
 def test_lockstep_play_without_a_node_fails_fast(bag):
     start = time.monotonic()
-    result = run([LIRCDEPTH, "bag", "play", bag, "--lockstep", "--wait-for-subscribers", "1"],
-                 env=ros_env())  # fmt: skip
-    assert_one_line_error(result, 1, "no depth node", "--wait-for-subscribers")
+    result = run_process(
+        [LIRCDEPTH, "bag", "play", bag, "--lockstep", "--wait-for-subscribers", "1"],
+        env=domain_env(),
+    )
+    assert_failed(result, 1, "no depth node", "--wait-for-subscribers")
     assert time.monotonic() - start < 60
 
 
 def test_bag_evaluate_without_a_node_is_an_error_not_a_nan_table(world, bag):
     out = world.tmp / "online.json"
-    result = run([LIRCDEPTH, "bag", "evaluate", "--bag", bag, "--node-timeout", "1", "--json", out],
-                 env=ros_env())  # fmt: skip
-    assert_one_line_error(result, 1, "no node publishes depth", "--node-timeout")
+    result = run_process(
+        [LIRCDEPTH, "bag", "evaluate", "--bag", bag, "--node-timeout", "1", "--json", out],
+        env=domain_env(),
+    )
+    assert_failed(result, 1, "no node publishes depth", "--node-timeout")
     assert "nan" not in result.stdout.lower() and not out.exists()
 
 
@@ -393,9 +373,10 @@ def test_bag_evaluate_without_a_node_is_an_error_not_a_nan_table(world, bag):
 
 NODE_CASES = {
     "broken params YAML": (["--ros-args", "--params-file", "{bad_yaml}"], "params file"),
-    "empty radar field": (["--ros-args", "-p", "checkpoint:={student}", "-p", "radar.field_x:="], "radar.field_x"),
+    "unknown radar preset": (["--ros-args", "-p", "checkpoint:={student}", "-p", "radar.preset:=bogus"], "radar.preset"),
     "missing checkpoint": (["--ros-args", "-p", "checkpoint:={tmp}/none.pt"], "none.pt"),
     "corrupt checkpoint": (["--ros-args", "-p", "checkpoint:={truncated}"], "{truncated}"),
+    "NaN weights": (["--ros-args", "-p", "checkpoint:={nan}"], "NaN"),
 }  # fmt: skip
 
 
@@ -405,8 +386,10 @@ def test_node_start_up_failure_is_one_line(world, case):
     bad_yaml.write_text("lircdepth_node:\n  ros__parameters:\n    device: [cpu\n")
     names = {"tmp": world.tmp, "bad_yaml": bad_yaml, **world.files}
     args, culprit = NODE_CASES[case]
-    result = run([sys.executable, "-m", "lircdepth_ros.node", *(a.format(**names) for a in args)],
-                 env=ros_env())  # fmt: skip
+    result = run_process(
+        [sys.executable, "-m", "lircdepth_ros.launcher", *(a.format(**names) for a in args)],
+        env=domain_env(),
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
     assert culprit.format(**names) in result.stderr.strip().splitlines()[-1]

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 
+from lircdepth.bench.inference import add_comparisons, format_tables
 from lircdepth.bench_cli import BENCHMARKS, find_benchmark
 from lircdepth.cli import main as lircdepth_main
-from lircdepth.inference.benchmark import add_comparisons, format_tables
 
 SIZE = (896, 1600)
 
@@ -71,9 +71,13 @@ def test_every_benchmark_is_found():
     assert all(find_benchmark(name) is not None for name in BENCHMARKS)
 
 
-def test_arguments_reach_a_bench_script(capsys):
+def test_arguments_reach_a_benchmark(capsys):
     assert lircdepth_main(["bench", "prepare", "--help"]) == 0
-    assert "bench_prepare.py" in capsys.readouterr().out
+    assert "--accumulate-sweeps" in capsys.readouterr().out
+
+
+def test_the_ros_benchmark_is_registered_by_its_package():
+    assert "node" in BENCHMARKS
 
 
 def test_targets_say_why_they_are_not_measured_or_missed(tmp_path):
@@ -99,7 +103,7 @@ def test_targets_say_why_they_are_not_measured_or_missed(tmp_path):
 
 
 def test_precision_table_checks_the_int8_mae_budget():
-    from lircdepth.inference.precision import format_table
+    from lircdepth.bench.precision import format_table
 
     def scored(dtype: str, change: float) -> dict:
         return {"engine": "openvino", "dtype": dtype, "mae": 4.0, "rmse": 6.0} | {

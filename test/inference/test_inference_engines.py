@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 import torch
 
+from lircdepth.bench.inference import synthetic_frame
+from lircdepth.bench.precision import MAE_BUDGET
 from lircdepth.cli import main as lircdepth_main
 from lircdepth.inference import BackendUnavailableError, DepthEstimator
-from lircdepth.inference.benchmark import synthetic_frame
-from lircdepth.inference.precision import MAE_BUDGET
 from lircdepth.inference.selection import choose_backend
 from lircdepth.inference.tensorrt_backend import tensorrt_unavailable_reason
 

@@ -54,6 +54,35 @@ def test_depth_loss_by_hand():
     assert loss.item() == pytest.approx(expected_depth_loss(), rel=1e-5)
 
 
+def test_depth_loss_is_per_sample_by_default_and_the_published_broadcast_on_request():
+    """Two 1 x 1 samples, both only in M: sample 0 exact (P = D = 10), sample 1 off by
+    10 m (P = 10, D = 20). Per sample: each error meets its own weight. Published
+    broadcast (B x 1 x H x W mask times B x H x W weight -> B x B x H x W): every error
+    meets every sample's weight, sum_ij M_i w_j e_i / (sum_ij M_i w_j + 1e-7 B^2 H W)."""
+    pred = torch.tensor([10.0, 10.0]).view(2, 1, 1, 1)
+    interp = torch.tensor([10.0, 20.0]).view(2, 1, 1, 1)
+    single = torch.zeros(2, 1, 1, 1)
+    w0, w1 = softmax_weight(0.0), softmax_weight(1 - math.exp(-5 * 10 / 30))
+    per_sample = uncertainty_rectified_depth_loss(pred, interp, single)
+    assert per_sample.item() == pytest.approx(10 * w1 / (w0 + w1), rel=1e-5)  # 6.27
+    broadcast = uncertainty_rectified_depth_loss(pred, interp, single, published_broadcast=True)
+    assert broadcast.item() == pytest.approx(10 * (w0 + w1) / (2 * (w0 + w1) + 4e-7), rel=1e-5)
+    assert broadcast.item() == pytest.approx(5.0, rel=1e-5)
+    # One sample: no other sample to mix with, the same loss (up to the 1e-7 per pixel).
+    one = uncertainty_rectified_depth_loss(PRED, DEPTH_INTERP, LIDAR_SINGLE, True)
+    assert one.item() == pytest.approx(expected_depth_loss(), rel=1e-5)
+    weights = DistillationWeights(w_smoothness=0.0, depth_loss_broadcast=True)
+    batch = {"depth_interp": interp, "lidar_single": single}
+    total, _ = DistillationLoss(weights)(_Out(pred), None, batch)
+    assert total.item() == pytest.approx(5.0, rel=1e-5)
+    assert DistillationWeights().depth_loss_broadcast is False
+
+
+class _Out:
+    def __init__(self, depth: torch.Tensor) -> None:
+        self.depth = depth
+
+
 def test_depth_loss_masks():
     pred = PRED.clone()
     pred[..., 3] = 1.0  # d: no target at all

@@ -111,7 +111,7 @@ def optimizer_stand_in(arch: str) -> dict:
                 "weight_decay": decay,
                 "amsgrad": False,
                 "params": [],
-            }  # fmt: skip
+            }
             for _, decay in groups
         ],
     }
@@ -196,7 +196,7 @@ def test_every_published_key_maps_onto_the_project_network(arch):
                 "encoder_radar2.base_model_radar",
             )
             for p in ("weight", "bias")
-        ],  # fmt: skip
+        ],
     }[arch]
     assert dropped == expected_dropped
 
@@ -204,24 +204,72 @@ def test_every_published_key_maps_onto_the_project_network(arch):
 @pytest.mark.parametrize(
     ("arch", "published", "ours"),
     [
-        ("lircdepth", "module.encoder.base_model.11.conv.0.0.weight", "image_encoder.backbone.stages.4.11.conv.0.0.weight"),
-        ("lircdepth", "module.encoder_radar.conv_radar.3.conv.0.weight", "radar_encoder.projections.3.0.weight"),
-        ("lircdepth", "module.decoder.upconv4.7.pointwise_layer_transpose.1.running_var", "decoder.stage4.7.project.1.running_var"),
+        (
+            "lircdepth",
+            "module.encoder.base_model.11.conv.0.0.weight",
+            "image_encoder.backbone.stages.4.11.conv.0.0.weight",
+        ),
+        (
+            "lircdepth",
+            "module.encoder_radar.conv_radar.3.conv.0.weight",
+            "radar_encoder.projections.3.0.weight",
+        ),
+        (
+            "lircdepth",
+            "module.decoder.upconv4.7.pointwise_layer_transpose.1.running_var",
+            "decoder.stage4.7.project.1.running_var",
+        ),
         ("lircdepth", "module.decoder.scale8.0.weight", "decoder.head8.0.weight"),
         ("lircdepth", "module.decoder.get_depth.0.weight", "decoder.depth_head.weight"),
-        ("cafnet", "module.encoder_radar1.sparse_conv1.sparsity.weight", "radar_encoder_stage1.sparse.layers.0.mask_kernel"),
-        ("cafnet", "module.encoder_radar1.sparse_conv4.bias", "radar_encoder_stage1.sparse.layers.3.bias"),
-        ("cafnet", "module.decoder_radar.upconv5.conv.weight", "radar_decoder.levels.0.0.conv.0.weight"),
-        ("cafnet", "module.decoder_radar.bn1.running_mean", "radar_decoder.levels.4.1.running_mean"),
+        (
+            "cafnet",
+            "module.encoder_radar1.sparse_conv1.sparsity.weight",
+            "radar_encoder_stage1.sparse.layers.0.mask_kernel",
+        ),
+        (
+            "cafnet",
+            "module.encoder_radar1.sparse_conv4.bias",
+            "radar_encoder_stage1.sparse.layers.3.bias",
+        ),
+        (
+            "cafnet",
+            "module.decoder_radar.upconv5.conv.weight",
+            "radar_decoder.levels.0.0.conv.0.weight",
+        ),
+        (
+            "cafnet",
+            "module.decoder_radar.bn1.running_mean",
+            "radar_decoder.levels.4.1.running_mean",
+        ),
         ("cafnet", "module.decoder.weight4.0.weight", "decoder.gates.3.gate.weight"),
-        ("cafnet", "module.decoder.daspp_3.atrous_conv.aconv_sequence.4.weight", "decoder.daspp.branches.0.4.weight"),
-        ("cafnet", "module.decoder.daspp_6.atrous_conv.aconv_sequence.4.weight", "decoder.daspp.branches.1.5.weight"),
-        ("cafnet", "module.decoder.reduc8x8.reduc.plane_params.weight", "decoder.depth8.reduce.10.weight"),
-        ("cafnet", "module.decoder.reduc4x4.reduc.inter_32_16.0.weight", "decoder.depth4.reduce.4.weight"),
+        (
+            "cafnet",
+            "module.decoder.daspp_3.atrous_conv.aconv_sequence.4.weight",
+            "decoder.daspp.branches.0.4.weight",
+        ),
+        (
+            "cafnet",
+            "module.decoder.daspp_6.atrous_conv.aconv_sequence.4.weight",
+            "decoder.daspp.branches.1.5.weight",
+        ),
+        (
+            "cafnet",
+            "module.decoder.reduc8x8.reduc.plane_params.weight",
+            "decoder.depth8.reduce.10.weight",
+        ),
+        (
+            "cafnet",
+            "module.decoder.reduc4x4.reduc.inter_32_16.0.weight",
+            "decoder.depth4.reduce.4.weight",
+        ),
         ("cafnet", "module.decoder.reduc1x1.reduc.final.0.weight", "decoder.reduc1x1.0.4.weight"),
-        ("cafnet", "module.encoder_radar2.base_model_radar.bn1.bias", "radar_encoder_stage2.resnet.stem.1.bias"),
+        (
+            "cafnet",
+            "module.encoder_radar2.base_model_radar.bn1.bias",
+            "radar_encoder_stage2.resnet.stem.1.bias",
+        ),
     ],
-)  # fmt: skip
+)
 def test_explicit_key_mapping(arch, published, ours):
     assert project_key(arch, published) == ours
 
@@ -412,12 +460,22 @@ def one_step_student_run(prepared_root: Path, log_directory: Path, teacher: Path
     return resolve_options(
         "student",
         overrides={
-            "data_path": str(prepared_root), "log_directory": str(log_directory),
-            "teacher_checkpoint": str(teacher), "input_height": 64, "input_width": 128,
-            "batch_size": 1, "workers": 0, "num_threads": 2, "max_steps": 1, "eval_freq": 0,
-            "save_freq": 0, "log_freq": 1, "image_log_freq": 1000, "progress": False,
+            "data_path": str(prepared_root),
+            "log_directory": str(log_directory),
+            "teacher_checkpoint": str(teacher),
+            "input_height": 64,
+            "input_width": 128,
+            "batch_size": 1,
+            "workers": 0,
+            "num_threads": 2,
+            "max_steps": 1,
+            "eval_freq": 0,
+            "save_freq": 0,
+            "log_freq": 1,
+            "image_log_freq": 1000,
+            "progress": False,
         },
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.slow

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
+from lircdepth.bench.models import measure_interleaved
 from lircdepth.models import LiRCDepth
-from lircdepth.models.benchmark import measure_interleaved
 from lircdepth.models.cpu_memory import retain_freed_memory
 from lircdepth.models.fast_student import (
     fold_into_transposed,

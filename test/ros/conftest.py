@@ -1,58 +1,20 @@
-"""Fixtures for tests that run real rclpy processes: an isolated ROS_DOMAIN_ID each."""
+"""Fixtures for tests that run real rclpy processes: an isolated ROS_DOMAIN_ID each
+(the scheme and the process helpers: test/helpers/ros_env.py)."""
 
 from __future__ import annotations
 
-import itertools
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from test.helpers.ros_env import isolated_env, node_args, start, start_cpu_node, stop
+
 PEER = Path(__file__).with_name("ros_peer.py")
-PROFILE = REPO / "config" / "fastdds_shm.xml"
-# Domains 0-101 are safe; spread by process id so parallel sessions rarely collide.
-_DOMAINS = itertools.count(20 + os.getpid() % 60)
-
-
-def isolated_env(shm_profile: bool = True) -> dict[str, str]:
-    """Environment for child processes: own domain, the shipped Fast DDS profile (or none)."""
-    env = dict(os.environ, ROS_DOMAIN_ID=str(next(_DOMAINS) % 100 + 1))
-    env.pop("FASTDDS_DEFAULT_PROFILES_FILE", None)
-    if shm_profile:
-        env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(PROFILE)
-    env.setdefault("OMP_NUM_THREADS", "1")
-    return env
 
 
 @pytest.fixture
 def ros_env() -> dict[str, str]:
     return isolated_env()
-
-
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    """A child Python process with output in `log` (read it on failure)."""
-    return subprocess.Popen(
-        [sys.executable, *args], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
-    )
-
-
-def node_args(checkpoint: Path, *params: str) -> list[str]:
-    extra = [x for p in params for x in ("-p", p)]
-    return ["-m", "lircdepth_ros.node", "-p", f"checkpoint:={checkpoint}", *extra]
-
-
-def stop(*processes: subprocess.Popen | None) -> None:
-    for process in processes:
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -62,18 +24,8 @@ def live_node(student_checkpoint, tmp_path_factory):
 
     env = isolated_env()
     log = tmp_path_factory.mktemp("live_node") / "node.log"
-    process = start(
-        # backend torch: the exactness test compares with the torch estimator (auto may pick
-        # another engine, equal only to ~1e-5).
-        node_args(
-            student_checkpoint,
-            "device:=cpu",
-            "backend:=torch",
-            "diagnostics.period:=0.2",
-            "tf.wait:=1.0",
-        ),
-        env,
-        log,
+    process = start_cpu_node(
+        student_checkpoint, env, log, "diagnostics.period:=0.2", "tf.wait:=1.0"
     )
     yield SimpleNamespace(env=env, log=log, process=process)
     stop(process)
@@ -81,9 +33,15 @@ def live_node(student_checkpoint, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def ros_tools():
-    """The helpers above, for test modules (importlib mode cannot import conftest)."""
+    """The process helpers and the peer script as one fixture (a test module may also import
+    them from test/helpers/ros_env.py; a conftest it cannot import)."""
     from types import SimpleNamespace
 
     return SimpleNamespace(
-        start=start, node_args=node_args, peer=PEER, stop=stop, isolated_env=isolated_env
+        start=start,
+        node_args=node_args,
+        start_cpu_node=start_cpu_node,
+        peer=PEER,
+        stop=stop,
+        isolated_env=isolated_env,
     )

@@ -1,5 +1,5 @@
 """A launch file that includes lircdepth.launch.py and then starts another process, which
-prints the FASTDDS_DEFAULT_PROFILES_FILE it was given (the launch file must not leak it)."""
+prints the Fast DDS profile it was given under either name (the launch file must not leak it)."""
 
 import sys
 
@@ -11,12 +11,15 @@ from launch import LaunchDescription
 
 
 def generate_launch_description() -> LaunchDescription:
-    share = get_package_share_directory("lircdepth_ros")
+    share = get_package_share_directory("lircdepth")
     included = IncludeLaunchDescription(
         PythonLaunchDescriptionSource(f"{share}/launch/lircdepth.launch.py"),
         launch_arguments={"checkpoint": "/nonexistent/student.pt"}.items(),
     )
-    show = "import os; print('after-include profile=' + os.environ.get('FASTDDS_DEFAULT_PROFILES_FILE', 'unset'))"
+    show = (
+        "import os; names = ('FASTDDS_DEFAULT_PROFILES_FILE', 'FASTRTPS_DEFAULT_PROFILES_FILE'); "
+        "print('after-include profile=' + (','.join(os.environ.get(n, '') for n in names).strip(',') or 'unset'))"
+    )
     return LaunchDescription(
         [included, ExecuteProcess(cmd=[sys.executable, "-c", show], output="screen")]
     )

@@ -5,7 +5,8 @@ publish DATAROOT COUNT: static TF, then COUNT synthetic-world frames in lockstep
 subscribe OUT.npz COUNT TIMEOUT: saves the first COUNT depth images (stamp -> array).
 bad DATAROOT OUT.json: sends each malformed input of `BAD_CASES`, waits until the node
     counts it in /diagnostics, then a good frame; writes counter deltas and the outcome.
-flood WIDTH HEIGHT SECONDS: best-effort images of that size at 12 Hz (transport tests).
+flood WIDTH HEIGHT SECONDS [OUT.json]: best-effort images of that size at 12 Hz (transport
+    tests); with OUT.json, also the node's /diagnostics statuses (level, message) seen.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import cv2
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
 from lircdepth_ros.conversions import image_to_numpy, numpy_to_image, xyz_to_pointcloud2
+from lircdepth_ros.qos import latched_qos
 from lircdepth_ros.synth_frames import RosFrame, load_frames
 from lircdepth_ros.tf_buffer import stamp_to_seconds
 
@@ -53,11 +55,7 @@ class Peer:
         from tf2_msgs.msg import TFMessage
 
         self.node = rclpy.create_node(name)
-        static_qos = QoSProfile(
-            depth=1,
-            reliability=ReliabilityPolicy.RELIABLE,
-            durability=DurabilityPolicy.TRANSIENT_LOCAL,
-        )
+        static_qos = latched_qos()
         self.tf_pub = self.node.create_publisher(TFMessage, "/tf_static", static_qos)
         self.info_pub = self.node.create_publisher(
             CameraInfo, "camera_info", qos_profile_sensor_data
@@ -167,6 +165,14 @@ def _truncated_image(frame: RosFrame) -> RosFrame:
     return frame
 
 
+def _under_network_rows(frame: RosFrame) -> RosFrame:
+    """16 rows: under the network's minimum of 32 (CameraInfo to match)."""
+    rgb = image_to_numpy(frame.image)[:16]
+    frame.image = numpy_to_image(rgb, "rgb8", frame.image.header)
+    frame.camera_info.height = 16
+    return frame
+
+
 def _no_points(frame: RosFrame) -> RosFrame:
     frame.radar = _cloud(frame, np.zeros((0, 3)))
     return frame
@@ -201,6 +207,7 @@ BAD_CASES: dict[str, tuple[Callable[[RosFrame], RosFrame], str]] = {
     "wrong_encoding": (_set("image", "encoding", "yuv422"), "rejected.image.encoding"),
     "size_not_matching_camera_info": (_half_size_image, "rejected.image.camera_info_mismatch"),
     "truncated_image": (_truncated_image, "rejected.image.data_length"),
+    "image_under_network_rows": (_under_network_rows, "rejected.image.too_small"),
     "cloud_missing_field": (_renamed_field, "rejected.pointcloud2.missing_field"),
     "cloud_wrong_point_step": (_set("radar", "point_step", 4), "rejected.pointcloud2.point_step"),
     "non_finite_points": (_non_finite_cloud, "bad.radar_non_finite_points"),
@@ -250,14 +257,27 @@ def bad(dataroot: str, out: str) -> None:
         json.dump(results, file, indent=1)
 
 
-def flood(width: int, height: int, seconds: float) -> None:
+def flood(width: int, height: int, seconds: float, out: str | None = None) -> None:
     peer = Peer("peer_flood")
+    statuses: list[dict] = []
+
+    def record(msg: DiagnosticArray) -> None:
+        statuses.extend(
+            {"level": int.from_bytes(s.level, "little"), "message": s.message}
+            for s in msg.status
+            if s.hardware_id == "lircdepth"
+        )
+
+    peer.node.create_subscription(DiagnosticArray, "/diagnostics", record, 10)
     image = numpy_to_image(np.zeros((height, width, 3), np.uint8), "rgb8")
     image.header.frame_id = "CAM_FRONT"
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         peer.image_pub.publish(_set_stamp(image, time.time()))
         rclpy.spin_once(peer.node, timeout_sec=1 / 12)
+    if out:
+        with open(out, "w") as file:
+            json.dump(statuses, file, indent=1)
 
 
 if __name__ == "__main__":
@@ -270,5 +290,5 @@ if __name__ == "__main__":
     elif mode == "bad":
         bad(rest[0], rest[1])
     else:
-        flood(int(rest[0]), int(rest[1]), float(rest[2]))
+        flood(int(rest[0]), int(rest[1]), float(rest[2]), *rest[3:])
     rclpy.shutdown()

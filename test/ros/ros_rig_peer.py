@@ -11,7 +11,7 @@ where RADAR_FRONT lands in CAM_FRONT, and never in CAM_FRONT.
 Phase `faults`: CAM_BACK_LEFT never gets a CameraInfo and CAM_BACK_RIGHT's images name a
 frame TF does not know; the four others must be answered for every frame. Phase `all`:
 every camera is complete and must be answered. Writes OUT.json (answers per camera,
-per-camera diagnostics after each phase) and OUT.npz (one depth per camera of phase `all`).
+per-camera diagnostics after each phase, every status of phase `faults`) and OUT.npz (one depth per camera of phase `all`).
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ import cv2
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos import qos_profile_sensor_data
 from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from tf2_msgs.msg import TFMessage
 
 from lircdepth_ros.conversions import image_to_numpy, numpy_to_image
+from lircdepth_ros.qos import latched_qos
 from lircdepth_ros.synth_frames import CAMERA, RADAR, load_frames
 from lircdepth_ros.tf_buffer import stamp_to_seconds
 
@@ -98,11 +99,7 @@ class RigPeer:
         self.transforms = [_turned(by_child[CAMERA], c, yaw) for c, yaw in CAMERA_YAW.items()]
         self.transforms += [_turned(by_child[RADAR], r, yaw) for r, yaw in RADAR_YAW.items()]
         self.node = rclpy.create_node("rig_peer")
-        latched = QoSProfile(
-            depth=1,
-            reliability=ReliabilityPolicy.RELIABLE,
-            durability=DurabilityPolicy.TRANSIENT_LOCAL,
-        )
+        latched = latched_qos()
         self.tf_pub = self.node.create_publisher(TFMessage, "/tf_static", latched)
         sensor = qos_profile_sensor_data
         self.image_pubs = {
@@ -123,6 +120,7 @@ class RigPeer:
                 Image, f"/{camera}/depth", lambda m, c=camera: self._on_depth(c, m), 10
             )
         self.statuses: dict[str, dict] = {}
+        self.history: dict[str, list] | None = None  # every status while recording
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
 
     def _on_depth(self, camera: str, msg: Image) -> None:
@@ -145,6 +143,10 @@ class RigPeer:
                 "message": status.message,
                 "values": values,
             }
+            if self.history is not None:
+                self.history.setdefault(status.hardware_id, []).append(
+                    {k: self.statuses[status.hardware_id][k] for k in ("level", "message")}
+                )
 
     def spin_until(self, done, timeout: float) -> bool:
         end = time.monotonic() + timeout
@@ -215,10 +217,12 @@ def main(dataroot: str, out: str, frames: int) -> None:
     peer.wait_for_node()
     base = stamp_to_seconds(peer.image.header.stamp) + 100.0
     started = time.monotonic()
+    peer.history = {}
     results = {"faults": peer.run_phase(base, frames, faults=True)}
     results["seconds"] = {"faults": time.monotonic() - started}
     # CameraInfo is held 1 s, TF for tf.wait: give the node the time to give up and say so.
     results["faults_diagnostics"] = peer.settle_diagnostics(_faults_reported)
+    results["faults_history"], peer.history = peer.history, None
     started = time.monotonic()
     results["all"] = peer.run_phase(base + frames + 1.0, frames, faults=False)
     results["seconds"]["all"] = time.monotonic() - started

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
+
+from test.helpers.ros_env import wait_for_text
 
 pytestmark = pytest.mark.ros
 
@@ -39,6 +40,7 @@ def test_depth_matches_estimator_exactly(
     from lircdepth.inference import DepthEstimator
     from lircdepth_ros.calibration import RadarToCamera
     from lircdepth_ros.frame import frame_inputs
+    from lircdepth_ros.outputs import positive_depth
     from lircdepth_ros.synth_frames import load_frames
     from lircdepth_ros.tf_buffer import TfBuffer, stamp_to_seconds
 
@@ -67,7 +69,7 @@ def test_depth_matches_estimator_exactly(
     for frame in frames:
         inputs = frame_inputs(frame.image, frame.camera_info, [frame.radar], RadarToCamera(buffer))
         assert len(inputs.radar_points) > 0
-        expected = estimator.estimate(inputs.image, inputs.radar_points).depth
+        expected = positive_depth(estimator.estimate(inputs.image, inputs.radar_points).depth)
         depth = received[f"{stamp_to_seconds(frame.image.header.stamp):.6f}"]
         np.testing.assert_array_equal(depth, expected)
 
@@ -86,6 +88,7 @@ BAD_CASES = [
     "wrong_encoding",
     "size_not_matching_camera_info",
     "truncated_image",
+    "image_under_network_rows",
     "cloud_missing_field",
     "cloud_wrong_point_step",
     "non_finite_points",
@@ -102,6 +105,13 @@ def test_bad_input_is_counted(case, bad_input_results, live_node):
     assert result["counted"], (
         f"{case}: {result['counter']} did not grow\n{live_node.log.read_text()}"
     )
+
+
+def test_refused_encoding_warning_lists_exactly_the_accepted_ones(bad_input_results, live_node):
+    text = live_node.log.read_text()
+    accepted = "(accepted: rgb8, bgr8, rgba8, bgra8, mono8, 8UC1, 8UC3)"
+    assert f"[rejected.image.encoding] Image.encoding 'yuv422' is not accepted {accepted}" in text
+    assert "bad.processing_errors" not in text, text
 
 
 def test_pair_waits_for_tf_that_trails_the_data(bad_input_results, live_node):
@@ -148,18 +158,41 @@ def test_sigterm_ends_the_node_and_frees_its_shared_memory(
     """`kill`, systemd and `docker stop` send SIGTERM: the node must shut down as on Ctrl-C,
     not leave its 64 MiB shared-memory segment in /dev/shm."""
     log = tmp_path / "node.log"
+    # `-p use_sim_time:=true` without --ros-args: a ROS node parameter, not the node's own
     node = ros_tools.start(
-        ros_tools.node_args(student_checkpoint, "device:=cpu"), ros_tools.isolated_env(), log
+        ros_tools.node_args(student_checkpoint, "device:=cpu", "use_sim_time:=true"),
+        ros_tools.isolated_env(),
+        log,
     )
     try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while "ready:" not in log.read_text() and node.poll() is None:
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+        wait_for_text(log, "ready:", node, READY_TIMEOUT, poll=0.2)
+        assert "clock sim (use_sim_time)" in log.read_text(), log.read_text()
         segments = shared_memory_segments(node.pid)
         assert segments, log.read_text()
         node.terminate()
         assert node.wait(timeout=30) == 0, log.read_text()
     finally:
         ros_tools.stop(node)
+    assert not [path for path in segments if path.exists()]
+
+
+def test_sigterm_while_loading_the_model_ends_the_node_within_2_s(
+    student_checkpoint, ros_tools, shared_memory_segments, tmp_path
+):
+    """A supervisor (`docker stop`) kills after 10 s: SIGTERM during the model load must not
+    wait for the load to finish."""
+    log = tmp_path / "node.log"
+    node = ros_tools.start_cpu_node(student_checkpoint, ros_tools.isolated_env(), log)
+    try:
+        wait_for_text(log, "loading", node, READY_TIMEOUT, poll=0.05)
+        segments = shared_memory_segments(node.pid)
+        node.terminate()
+        try:
+            code = node.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"still loading 2 s after SIGTERM:\n{log.read_text()}")
+    finally:
+        ros_tools.stop(node)
+    assert "ready:" not in log.read_text(), "the load ended before the SIGTERM: test void"
+    assert code == 0, log.read_text()
     assert not [path for path in segments if path.exists()]

@@ -267,7 +267,7 @@ def test_extrinsic_parameters_validated():
 
 
 def test_shipped_yaml_comes_before_the_users_ros_args():
-    from lircdepth_ros.node import build_ros_args
+    from lircdepth_ros.launcher import build_ros_args
 
     ros_args, _ = build_ros_args(["--ros-args", "-p", "sync.slop:=0.04", "-r", "image:=/cam"])
     assert ros_args[:2] == ["--ros-args", "--params-file"]
@@ -280,10 +280,9 @@ def test_string_overrides_are_quoted_as_typed():
 
     args = ["--ros-args", "-p", "radar.field_y:=y", "-p", "frames.fixed:=", "-p", "sync.slop:=1.0"]
     args += ["-p", "lircdepth_node:frames.camera:=it's", "-p", "device:='cpu'"]
-    assert quote_string_overrides(args)[1:] == [
-        "-p", "radar.field_y:='y'", "-p", "frames.fixed:=''", "-p", "sync.slop:=1.0",
-        "-p", "lircdepth_node:frames.camera:='it''s'", "-p", "device:='cpu'",
-    ]  # fmt: skip
+    quoted = ["-p", "radar.field_y:='y'", "-p", "frames.fixed:=''", "-p", "sync.slop:=1.0"]
+    quoted += ["-p", "lircdepth_node:frames.camera:='it''s'", "-p", "device:='cpu'"]
+    assert quote_string_overrides(args)[1:] == quoted
 
 
 def test_superseded_pairs_are_not_problems():

@@ -138,19 +138,15 @@ def rig_results(synth_root, student_checkpoint, ros_tools, tmp_path_factory) -> 
     folder = tmp_path_factory.mktemp("rig")
     env = ros_tools.isolated_env()
     node_log = folder / "node.log"
-    node = ros_tools.start(
-        ros_tools.node_args(
-            student_checkpoint,
-            "device:=cpu",
-            "backend:=torch",
-            f"cameras:=[{', '.join(CAMERAS)}]",
-            f"radars:=[{', '.join(RADARS)}]",
-            "topics.image:=/{camera}/image_rgb",
-            "diagnostics.period:=0.2",
-            "tf.wait:=0.3",
-        ),
+    node = ros_tools.start_cpu_node(
+        student_checkpoint,
         env,
         node_log,
+        f"cameras:=[{', '.join(CAMERAS)}]",
+        f"radars:=[{', '.join(RADARS)}]",
+        "topics.image:=/{camera}/image_rgb",
+        "diagnostics.period:=0.2",
+        "tf.wait:=0.3",
     )
     out = folder / "out"
     try:
@@ -197,13 +193,23 @@ def test_camera_without_camera_info_or_tf_never_blocks_the_others(rig_results):
     )
     statuses = rig_results["faults_diagnostics"]
     no_info, no_tf = statuses["CAM_BACK_LEFT"], statuses["CAM_BACK_RIGHT"]
-    assert no_info["level"] == 1 and "CameraInfo" in no_info["message"], no_info
+    # WARN, or ERROR while the images of the phase are still within the health window
+    assert no_info["level"] in (1, 2) and "CameraInfo" in no_info["message"], no_info
     assert no_info["values"]["rejected.camera_info.missing"] >= 1
-    assert no_tf["level"] == 1 and "tf_failures" in no_tf["message"], no_tf
+    assert no_tf["level"] in (1, 2) and "tf_failures" in no_tf["message"], no_tf
     assert no_tf["values"]["tf_failures"] >= 1
     good = statuses["CAM_FRONT"]["message"]
     assert "CameraInfo" not in good and "tf_failures" not in good, good
     assert "CAM_BACK_LEFT" in statuses["lircdepth"]["message"]
+
+
+@pytest.mark.ros
+def test_rig_camera_whose_images_give_no_depth_is_an_error_naming_the_cause(rig_results):
+    """The verdict of the single-camera node (test_ros_health.py), per camera of a rig."""
+    history = rig_results["faults_history"]
+    errors = [s["message"] for s in history["CAM_BACK_LEFT"] if s["level"] == 2]
+    cause = "no CameraInfo received on /CAM_BACK_LEFT/camera_info"
+    assert errors and "no depth published" in errors[0] and cause in errors[0], history
 
 
 @pytest.mark.ros
@@ -255,13 +261,13 @@ def test_message_filters_pairing_gives_one_sweep_of_every_radar():
         return msg
 
     got = []
-    pairing = MessageFiltersPairing(0.05, 10, got.extend, radars=("front", "back"))
+    pairing = MessageFiltersPairing(0.05, 10, radars=("front", "back"))
     image = stamped(Image(), 10.0)
     front, back = stamped(PointCloud2(), 10.01), stamped(PointCloud2(), 9.99)
-    pairing.add("front", front)
-    pairing.add("image", image)
+    got += pairing.add("front", front)
+    got += pairing.add("image", image)
     assert got == []  # "back" has sent nothing yet
-    pairing.add("back", back)
+    got += pairing.add("back", back)
     assert got == [(image, {"front": front, "back": back})]
 
 
@@ -296,20 +302,16 @@ def test_radar_readers_keep_a_burst_of_sweeps_reliable_too(student_checkpoint, r
 
     env = ros_tools.isolated_env()
     log = tmp_path / "node.log"
-    node = ros_tools.start(
-        ros_tools.node_args(
-            student_checkpoint,
-            "device:=cpu",
-            "backend:=torch",
-            "cameras:=[CAM_FRONT, CAM_BACK]",
-            "radars:=[RADAR_FRONT, RADAR_BACK]",
-            "topics.radar:=/{radar}",
-            "qos.depth:=2",
-            "sync.queue_size:=12",
-            "qos.sensor_data:=false",
-        ),
+    node = ros_tools.start_cpu_node(
+        student_checkpoint,
         env,
         log,
+        "cameras:=[CAM_FRONT, CAM_BACK]",
+        "radars:=[RADAR_FRONT, RADAR_BACK]",
+        "topics.radar:=/{radar}",
+        "qos.depth:=2",
+        "sync.queue_size:=12",
+        "qos.sensor_data:=false",
     )
     try:
         qos = _subscription_qos(env, ["/RADAR_FRONT", "/RADAR_BACK", "/CAM_FRONT/image"])

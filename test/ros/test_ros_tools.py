@@ -7,10 +7,8 @@ shared/ros2-tools/install.sh). Every command is a real process in its own ROS do
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -19,6 +17,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
+from lircdepth_ros.compat import profile_env
+from test.helpers.ros_env import PREFIX, ROS2, interrupt, sourced_env, spawn, wait_for_text
 
 try:
     import launch_ros  # noqa: F401
@@ -35,8 +36,6 @@ except ImportError as missing:
 pytestmark = pytest.mark.ros
 
 HERE = Path(__file__).parent
-PREFIX = Path(sys.prefix)
-ROS2 = str(PREFIX / "bin" / "ros2")
 READY_TIMEOUT = 180.0  # model start-up on a loaded 2-core machine
 FRAMES = 4
 CAMERA_REMAPS = {
@@ -50,12 +49,9 @@ OUTPUT_REMAPS = {topic.removeprefix("/cam/"): topic for topic in OUTPUTS[:3]}
 _ENVS: list[dict[str, str]] = []
 
 
-def tools_env(ros_tools, shm_profile: bool = True) -> dict[str, str]:
+def tools_env(shm_profile: bool = True) -> dict[str, str]:
     """A fresh domain, and AMENT_PREFIX_PATH/PATH as a sourced ROS setup would set them."""
-    env = ros_tools.isolated_env(shm_profile)
-    env["AMENT_PREFIX_PATH"] = str(PREFIX)
-    env["PATH"] = f"{PREFIX / 'bin'}{os.pathsep}{env['PATH']}"
-    env["PYTHONUNBUFFERED"] = "1"
+    env = sourced_env(shm_profile)
     _ENVS.append(env)
     return env
 
@@ -72,37 +68,6 @@ def ros2(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.Com
     return subprocess.run(
         [ROS2, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
-
-
-def spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    """A process in its own process group (so a test can Ctrl-C it as a terminal would)."""
-    return subprocess.Popen(
-        command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
-    )
-
-
-def wait_for_text(log: Path, text: str, process: subprocess.Popen, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        content = log.read_text()
-        if text in content:
-            return content
-        if process.poll() is not None:
-            break
-        time.sleep(0.3)
-    raise AssertionError(f"'{text}' not in {log}:\n{log.read_text()}")
-
-
-def interrupt(process: subprocess.Popen, timeout: float = 30) -> int:
-    """Ctrl-C in a terminal: SIGINT to the whole foreground process group."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    return process.returncode
 
 
 def peer(ros_tools, env, log: Path, *args: str, remaps: dict[str, str] | None = None):
@@ -129,16 +94,16 @@ def param(env, name: str, *args: str) -> str:
         time.sleep(1)
 
 
-# --- defect 3: the package is found by ros2 after scripts/setup.sh --------------------------
+# --- the package is found by ros2 after scripts/setup.sh ----------------------------------------
 
 
 def test_ros2_finds_the_package_in_the_venv(ros_tools):
-    env = tools_env(ros_tools)
-    prefix = ros2(env, "pkg", "prefix", "lircdepth_ros")
+    env = tools_env()
+    prefix = ros2(env, "pkg", "prefix", "lircdepth")
     assert prefix.stdout.strip() == str(PREFIX), prefix.stdout + prefix.stderr
-    executables = ros2(env, "pkg", "executables", "lircdepth_ros").stdout.split("\n")
-    assert "lircdepth_ros lircdepth_node" in executables
-    share = PREFIX / "share" / "lircdepth_ros"
+    executables = ros2(env, "pkg", "executables", "lircdepth").stdout.split("\n")
+    assert "lircdepth lircdepth_node" in executables
+    share = PREFIX / "share" / "lircdepth"
     for shipped in ("package.xml", "launch/lircdepth.launch.py", "config/lircdepth.yaml"):
         assert (share / shipped).is_file(), shipped
 
@@ -148,10 +113,10 @@ def test_ros2_finds_the_package_in_the_venv(ros_tools):
 
 @pytest.fixture(scope="module")
 def launched(student_checkpoint, ros_tools, tmp_path_factory):
-    """`ros2 launch lircdepth_ros lircdepth.launch.py` with remapped topics, a params file
+    """`ros2 launch lircdepth lircdepth.launch.py` with remapped topics, a params file
     (message_filters sync, every optional output) and a profile copy (to see it arrive)."""
     tmp = tmp_path_factory.mktemp("launched")
-    env = tools_env(ros_tools, shm_profile=False)
+    env = tools_env(shm_profile=False)
     profile = shutil.copy(HERE.parents[1] / "config" / "fastdds_shm.xml", tmp)
     params = write_params(
         tmp / "params.yaml",
@@ -164,15 +129,11 @@ def launched(student_checkpoint, ros_tools, tmp_path_factory):
     )
     log = tmp / "launch.log"
     arguments = [f"{k}:={v}" for k, v in CAMERA_REMAPS.items()]
-    process = spawn(
-        [ROS2, "launch", "lircdepth_ros", "lircdepth.launch.py", f"params_file:={params}",
-         f"fastdds_profile:={profile}", *arguments],
-        env,
-        log,
-    )  # fmt: skip
+    launch = [ROS2, "launch", "lircdepth", "lircdepth.launch.py", f"params_file:={params}"]
+    process = spawn([*launch, f"fastdds_profile:={profile}", *arguments], env, log)
     ready = wait_for_text(log, "ready:", process, READY_TIMEOUT)
     # Frames only go to the launch's shared-memory profile with a profile in the peers too.
-    peers_env = dict(env, FASTDDS_DEFAULT_PROFILES_FILE=str(profile))
+    peers_env = dict(env, **profile_env(profile))
     yield SimpleNamespace(env=peers_env, log=log, ready=ready, profile=profile, tmp=tmp)
     assert interrupt(process) == 0, log.read_text()
 
@@ -181,12 +142,12 @@ def test_launch_remaps_params_file_and_scoped_profile(launched):
     ready = launched.ready
     assert "inputs /cam/image, /radar_front" in ready
     assert "sync message_filters" in ready and "TF tf2_ros" in ready
-    assert f"FASTDDS_DEFAULT_PROFILES_FILE={launched.profile}" in ready
+    assert f"Fast DDS profile={launched.profile}" in ready
     assert "Double value is: 0.04" in param(launched.env, "sync.slop", "get")
 
 
 def test_param_dump_get_describe_every_parameter(launched):
-    """Defect 2: a parameter declared without a value broke get/dump for the whole node."""
+    """a parameter declared without a value broke get/dump for the whole node."""
     dump = ros2(launched.env, "param", "dump", "/lircdepth_node").stdout
     assert "translation: []" in dump and "slop: 0.04" in dump and "method: message_filters" in dump
     assert "Double values are: []" in param(launched.env, "extrinsic.translation", "get")
@@ -196,7 +157,7 @@ def test_param_dump_get_describe_every_parameter(launched):
 
 
 def test_param_set_dynamic_within_range_and_read_only_refused(launched):
-    """Defect 8: run-time parameters can be set, validated by the same ranges."""
+    """run-time parameters can be set, validated by the same ranges."""
     env = launched.env
     assert "Set parameter successful" in param(env, "sync.slop", "set", "0.045")
     assert "Double value is: 0.045" in param(env, "sync.slop", "get")
@@ -219,10 +180,25 @@ def test_every_output_hz_echo_and_points_read_back(launched, synth_root, ros_too
     }
     hz_log = tmp / "hz.log"
     hz = spawn([ROS2, "topic", "hz", "--window", "3", *OUTPUTS], env, hz_log)
-    reader = peer(ros_tools, env, tmp / "reader.log", str(HERE / "output_reader.py"),
-                  str(tmp / "out.npz"), "120", remaps=OUTPUT_REMAPS)  # fmt: skip
-    sender = peer(ros_tools, env, tmp / "peer.log", str(ros_tools.peer), "publish",
-                  str(synth_root), str(FRAMES), remaps=CAMERA_REMAPS)  # fmt: skip
+    reader = peer(
+        ros_tools,
+        env,
+        tmp / "reader.log",
+        str(HERE / "output_reader.py"),
+        str(tmp / "out.npz"),
+        "120",
+        remaps=OUTPUT_REMAPS,
+    )
+    sender = peer(
+        ros_tools,
+        env,
+        tmp / "peer.log",
+        str(ros_tools.peer),
+        "publish",
+        str(synth_root),
+        str(FRAMES),
+        remaps=CAMERA_REMAPS,
+    )
     try:
         assert sender.wait(timeout=240) == 0, (tmp / "peer.log").read_text()
         assert f"answered {FRAMES} of {FRAMES}" in (tmp / "peer.log").read_text()
@@ -241,7 +217,7 @@ def test_every_output_hz_echo_and_points_read_back(launched, synth_root, ros_too
 
     out = np.load(tmp / "out.npz")
     depth, k, xyz = out["depth"], out["k"], out["xyz"]
-    # Defect 10 (docs): the network predicts every pixel, so 32FC1 has no "no return" value.
+    # the network predicts every pixel, so 32FC1 has no "no return" value.
     assert np.isfinite(depth).all() and (depth > 0).all()
     u, v = np.meshgrid(np.arange(depth.shape[1]), np.arange(depth.shape[0]))
     expected = np.stack(
@@ -258,15 +234,21 @@ def test_every_output_hz_echo_and_points_read_back(launched, synth_root, ros_too
 
 @pytest.fixture(scope="module")
 def ran(student_checkpoint, ros_tools, tmp_path_factory):
-    """`ros2 run lircdepth_ros lircdepth_node --ros-args -p ...` with sim time and no /clock."""
+    """`ros2 run lircdepth lircdepth_node --ros-args -p ...` with sim time and no /clock."""
     log = tmp_path_factory.mktemp("ran") / "run.log"
-    env = tools_env(ros_tools)
+    env = tools_env()
     overrides = [
-        f"checkpoint:={student_checkpoint}", "device:=cpu", "use_sim_time:=true",
-        "sync.slop:=0.04", "publish.points:=true", "radar.field_y:=y", "frames.fixed:=",
-        "diagnostics.period:=0.3", "diagnostics.no_input_warning:=1.0",
-    ]  # fmt: skip
-    command = [ROS2, "run", "lircdepth_ros", "lircdepth_node", "--ros-args"]
+        f"checkpoint:={student_checkpoint}",
+        "device:=cpu",
+        "use_sim_time:=true",
+        "sync.slop:=0.04",
+        "publish.points:=true",
+        "radar.field_y:=y",
+        "frames.fixed:=",
+        "diagnostics.period:=0.3",
+        "diagnostics.no_input_warning:=1.0",
+    ]
+    command = [ROS2, "run", "lircdepth", "lircdepth_node", "--ros-args"]
     process = spawn(command + [x for o in overrides for x in ("-p", o)], env, log)
     wait_for_text(log, "ready:", process, READY_TIMEOUT)
     yield SimpleNamespace(env=env, log=log, process=process)
@@ -274,26 +256,26 @@ def ran(student_checkpoint, ros_tools, tmp_path_factory):
 
 
 def test_ros2_run_command_line_wins_over_the_shipped_yaml(ran):
-    """Defect 1: the shipped YAML came after --ros-args and silently won."""
+    """the shipped YAML came after --ros-args and silently won."""
     assert "Double value is: 0.04" in param(ran.env, "sync.slop", "get")
     assert "Boolean value is: True" in param(ran.env, "publish.points", "get")
 
 
 def test_string_overrides_are_taken_as_typed(ran):
-    """Defect 10: `-p radar.field_y:=y` (YAML 1.1 says true) and `-p frames.fixed:=`."""
+    """`-p radar.field_y:=y` (YAML 1.1 says true) and `-p frames.fixed:=`."""
     assert "String value is: y" in param(ran.env, "radar.field_y", "get")
     assert param(ran.env, "frames.fixed", "get").strip() == "String value is:"
 
 
 def test_diagnostics_and_stale_warnings_with_sim_time_and_no_clock(ran):
-    """Defect 9: ROS-time timers never fire under use_sim_time without /clock."""
+    """ROS-time timers never fire under use_sim_time without /clock."""
     result = ros2(ran.env, "topic", "echo", "--once", "--timeout", "20", "/diagnostics")
     assert "hardware_id: lircdepth" in result.stdout, result.stdout + result.stderr
     assert "no image received for 1 s" in result.stdout
 
 
 def test_ctrl_c_and_kill_of_ros2_run_end_the_node(student_checkpoint, ran, ros_tools, tmp_path):
-    """Defect 4: ros2 run passes no signal on; a kill of it orphaned the node. Ctrl-C (the
+    """ros2 run passes no signal on; a kill of it orphaned the node. Ctrl-C (the
     whole group) and SIGTERM to ros2 run alone must both end the node process."""
     import psutil
 
@@ -302,9 +284,9 @@ def test_ctrl_c_and_kill_of_ros2_run_end_the_node(student_checkpoint, ran, ros_t
     assert not node.is_running() or node.status() == psutil.STATUS_ZOMBIE
 
     log = tmp_path / "run.log"
-    command = [ROS2, "run", "lircdepth_ros", "lircdepth_node", "--ros-args", "-p",
-               f"checkpoint:={student_checkpoint}", "-p", "device:=cpu"]  # fmt: skip
-    process = spawn(command, tools_env(ros_tools), log)
+    run = [ROS2, "run", "lircdepth", "lircdepth_node", "--ros-args"]
+    command = [*run, "-p", f"checkpoint:={student_checkpoint}", "-p", "device:=cpu"]
+    process = spawn(command, tools_env(), log)
     try:
         wait_for_text(log, "ready:", process, READY_TIMEOUT)
         (node,) = psutil.Process(process.pid).children()
@@ -327,9 +309,9 @@ def test_ctrl_c_and_kill_of_ros2_run_end_the_node(student_checkpoint, ran, ros_t
     ],
 )
 def test_unusable_ros_argument_is_a_one_line_error(ros_tools, override, message):
-    """Defect 10: `-p NAME:=` (no value) ended in a traceback from rclpy.init."""
-    env = tools_env(ros_tools)
-    command = ["run", "lircdepth_ros", "lircdepth_node", "--ros-args", *override]
+    """`-p NAME:=` (no value) ended in a traceback from rclpy.init."""
+    env = tools_env()
+    command = ["run", "lircdepth", "lircdepth_node", "--ros-args", *override]
     result = ros2(env, *command)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr + result.stdout
@@ -341,9 +323,9 @@ def test_unusable_ros_argument_is_a_one_line_error(ros_tools, override, message)
 
 
 def test_launch_profile_does_not_leak_into_an_including_launch(ros_tools, tmp_path):
-    """Defect 5: SetEnvironmentVariable in an included launch file reached every process
+    """SetEnvironmentVariable in an included launch file reached every process
     the including one started afterwards."""
-    env = tools_env(ros_tools, shm_profile=False)
+    env = tools_env(shm_profile=False)
     result = ros2(env, "launch", str(HERE / "include_lircdepth.launch.py"), timeout=180)
     output = result.stdout + result.stderr
     assert "after-include profile=unset" in output, output
@@ -357,30 +339,24 @@ def test_launch_profile_does_not_leak_into_an_including_launch(ros_tools, tmp_pa
 def test_lockstep_play_waits_for_the_node_not_a_topic_hz(
     synth_root, student_checkpoint, ros_tools, tmp_path
 ):
-    """Defect 6: a `ros2 topic hz` on the image topic started the replay before the node.
+    """a `ros2 topic hz` on the image topic started the replay before the node.
     (Slow: every one of the scene's 19 camera frames goes through the model on the CPU.)"""
     from lircdepth_ros.bag.convert import convert_scenes
 
     (bag,) = convert_scenes(synth_root, "v1.0-mini", tmp_path / "bags", scenes=["synth-0000"])
-    env = tools_env(ros_tools)
+    env = tools_env()
     hz = spawn([ROS2, "topic", "hz", "/image"], env, tmp_path / "hz.log")
     player_log = tmp_path / "play.log"
-    player = spawn(
-        [str(PREFIX / "bin" / "lircdepth"), "bag", "play", str(bag), "--lockstep", "--to-node",
-         "--wait-for-subscribers", str(READY_TIMEOUT), "--lockstep-timeout", "60"],
-        env,
-        player_log,
-    )  # fmt: skip
+    play = [str(PREFIX / "bin" / "lircdepth"), "bag", "play", str(bag), "--lockstep", "--to-node"]
+    waits = ["--wait-for-subscribers", str(READY_TIMEOUT), "--lockstep-timeout", "60"]
+    player = spawn([*play, *waits], env, player_log)
     node_log = tmp_path / "node.log"
     node = None
     try:
         time.sleep(5.0)  # the hz subscriber is matched long before the node exists
-        node = spawn(
-            [ROS2, "run", "lircdepth_ros", "lircdepth_node", "--ros-args", "-p",
-             f"checkpoint:={student_checkpoint}", "-p", "device:=cpu"],
-            env,
-            node_log,
-        )  # fmt: skip
+        run = [ROS2, "run", "lircdepth", "lircdepth_node", "--ros-args"]
+        params = ["-p", f"checkpoint:={student_checkpoint}", "-p", "device:=cpu"]
+        node = spawn([*run, *params], env, node_log)
         assert player.wait(timeout=READY_TIMEOUT + 120) == 0, player_log.read_text()
     finally:
         for process in (player, node, hz):
@@ -432,14 +408,12 @@ def test_project_and_sensor_msgs_py_clouds_give_the_same_arrays():
 def test_launch_rig_nuscenes_serves_six_cameras_and_five_radars(
     student_checkpoint, ros_tools, tmp_path
 ):
-    env = tools_env(ros_tools)
+    env = tools_env()
     log = tmp_path / "launch.log"
+    launch = [ROS2, "launch", "lircdepth", "lircdepth.launch.py"]
     process = spawn(
-        [ROS2, "launch", "lircdepth_ros", "lircdepth.launch.py", f"checkpoint:={student_checkpoint}",
-         "device:=cpu", "rig:=nuscenes"],
-        env,
-        log,
-    )  # fmt: skip
+        [*launch, f"checkpoint:={student_checkpoint}", "device:=cpu", "rig:=nuscenes"], env, log
+    )
     try:
         ready = wait_for_text(log, "ready:", process, READY_TIMEOUT)
         assert "inputs 6 cameras (/CAM_FRONT/image_rgb, /CAM_FRONT_LEFT/image_rgb" in ready, ready

@@ -2,11 +2,12 @@
 
 Fast DDS's defaults fragment a 1600 x 900 rgb8 image (4.3 MB) over UDP, and best-effort
 delivery loses most of them. The node must count the samples lost in transport, say
-so pointing at config/fastdds_shm.xml, and keep running.
+so pointing at config/fastdds_shm.xml (log and /diagnostics), and keep running.
 """
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -37,8 +38,11 @@ def test_default_transports_losing_camera_images_are_reported(
         while "ready:" not in log.read_text() and time.monotonic() < deadline:
             assert node.poll() is None, log.read_text()
             time.sleep(0.5)
+        statuses = tmp_path / "statuses.json"
         flood = ros_tools.start(
-            [str(ros_tools.peer), "flood", "1600", "900", "8"], env, tmp_path / "flood.log"
+            [str(ros_tools.peer), "flood", "1600", "900", "8", str(statuses)],
+            env,
+            tmp_path / "flood.log",
         )
         flood.wait(timeout=120)
         time.sleep(3)  # one more warning period after the last image
@@ -46,5 +50,11 @@ def test_default_transports_losing_camera_images_are_reported(
     finally:
         ros_tools.stop(flood, node)
     text = log.read_text()
-    assert "FASTDDS_DEFAULT_PROFILES_FILE=(unset)" in text
+    assert "Fast DDS profile=(unset)" in text
     assert f"image messages lost in transport on /image; {LOST_HINT}" in text, text
+    lost = [
+        s
+        for s in json.loads(statuses.read_text())
+        if s["level"] >= 1 and "images lost in transport on /image" in s["message"]
+    ]
+    assert lost and LOST_HINT in lost[0]["message"], statuses.read_text()

@@ -186,8 +186,9 @@ def test_the_default_rig_is_the_published_one():
 
 
 def test_full_rig_is_deterministic(tmp_path):
-    config = SynthConfig(scenes=1, keyframes=2, seed=4, width=64, height=48, rig="full",
-                         camera_sweeps=False)  # fmt: skip
+    config = SynthConfig(
+        scenes=1, keyframes=2, seed=4, width=64, height=48, rig="full", camera_sweeps=False
+    )
     first, second = generate(tmp_path / "a", config), generate(tmp_path / "b", config)
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
     assert len(files) > 100
@@ -201,11 +202,11 @@ def test_rig_preview_tiles_the_six_cameras(rig_nusc, full_rig_root, tmp_path):
 
 def test_synth_command_builds_the_full_rig(tmp_path):
     out = tmp_path / "world"
+    synth = [str(LIRCDEPTH), "synth", "--out", str(out), "--rig", "full", "--scenes", "1"]
+    world = ["--keyframes", "2", "--width", "64", "--height", "48", "--no-camera-sweeps"]
     result = subprocess.run(
-        [str(LIRCDEPTH), "synth", "--out", str(out), "--rig", "full", "--scenes", "1",
-         "--keyframes", "2", "--width", "64", "--height", "48", "--no-camera-sweeps"],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        [*synth, *world], capture_output=True, text=True, timeout=300, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert "full rig" in result.stdout and "RADAR_BACK_RIGHT" in result.stdout
     assert len(list((out / "depth_gt").glob("*.npy"))) == 2 * 6

@@ -12,18 +12,21 @@ import torch
 
 from lircdepth.models.checkpoint import CheckpointError, load_checkpoint
 
-NO_DISTILL = ["--w_image_feature_distill", "0", "--w_radar_feature_distill", "0",
-              "--w_pairwise_distill", "0", "--w_inter_depth_distill", "0"]  # fmt: skip
+NO_DISTILL = [
+    *("--w_image_feature_distill", "0", "--w_radar_feature_distill", "0"),
+    *("--w_pairwise_distill", "0", "--w_inter_depth_distill", "0"),
+]
 
 
 def train_argv(prepared_root, log_directory, max_steps, threads=1):
     return [
-        "train", "student", "--data_path", str(prepared_root), "--log_directory", str(log_directory),
-        "--input_height", "64", "--input_width", "128", "--batch_size", "2", "--workers", "0",
-        "--num_threads", str(threads), "--max_steps", str(max_steps), "--save_freq", "1",
-        "--eval_freq", "0", "--max_val_images", "1", "--image_log_freq", "1000", "--no-progress",
-        "--device", "cpu", *NO_DISTILL,
-    ]  # fmt: skip
+        *("train", "student", "--data_path", str(prepared_root)),
+        *("--log_directory", str(log_directory)),
+        *("--input_height", "64", "--input_width", "128", "--batch_size", "2", "--workers", "0"),
+        *("--num_threads", str(threads), "--max_steps", str(max_steps), "--save_freq", "1"),
+        *("--eval_freq", "0", "--max_val_images", "1", "--image_log_freq", "1000"),
+        *("--no-progress", "--device", "cpu", *NO_DISTILL),
+    ]
 
 
 def lircdepth(*argv):
@@ -68,10 +71,11 @@ def test_sigkilled_run_resumes_to_the_same_weights(prepared_root, tmp_path):
 
 
 def test_ddp_gloo_two_cpu_processes(prepared_root, tmp_path):
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        "-m", "lircdepth", *train_argv(prepared_root, tmp_path, max_steps=2, threads=1),
-    ]  # fmt: skip
+        *(*launcher, "--nproc_per_node", "2", "-m", "lircdepth"),
+        *train_argv(prepared_root, tmp_path, max_steps=2, threads=1),
+    ]
     result = subprocess.run(command, capture_output=True, timeout=600)
     assert result.returncode == 0, result.stderr.decode()[-3000:]
     state = load_checkpoint(tmp_path / "student" / "last.pt", map_location="cpu")

@@ -10,39 +10,11 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from lircdepth.cli import main
 from lircdepth.models.checkpoint import load_checkpoint
-from lircdepth.training.options import TrainingSetupError, resolve_options
+from lircdepth.training.options import TrainingSetupError
 from lircdepth.training.trainer import TrainingDiverged, train
+from test.helpers.training import NO_DISTILL, tiny_runs
 
-TINY = {
-    "input_height": 64,
-    "input_width": 128,
-    "batch_size": 2,
-    "workers": 0,
-    "num_threads": 1,
-    "max_steps": 2,
-    "eval_freq": 0,
-    "save_freq": 1,
-    "log_freq": 1,
-    "image_log_freq": 1,
-    "max_val_images": 1,
-    "progress": False,
-}
-NO_DISTILL = {
-    "w_image_feature_distill": 0.0,
-    "w_radar_feature_distill": 0.0,
-    "w_pairwise_distill": 0.0,
-    "w_inter_depth_distill": 0.0,
-}
-
-
-def tiny_options(mode, prepared_root, log_directory, **overrides):
-    values = {
-        **TINY,
-        "data_path": str(prepared_root),
-        "log_directory": str(log_directory),
-        **overrides,
-    }
-    return resolve_options(mode, overrides=values)
+tiny_options = tiny_runs(max_steps=2, save_freq=1, log_freq=1, image_log_freq=1)
 
 
 def tensorboard_tags(run_dir):
@@ -117,9 +89,9 @@ def test_student_distillation_without_teacher_is_a_clear_error(prepared_root, tm
 
 
 def test_cli_reports_a_missing_teacher_checkpoint(prepared_root, tmp_path, capsys):
-    argv = ["train", "student", "--data_path", str(prepared_root), "--log_directory", str(tmp_path),
-            "--teacher_checkpoint", str(tmp_path / "nowhere.pt"), "--input_height", "64",
-            "--input_width", "128", "--batch_size", "2", "--workers", "0", "--num_threads", "1"]  # fmt: skip
+    argv = ["train", "student", "--data_path", str(prepared_root), "--log_directory", str(tmp_path)]
+    argv += ["--teacher_checkpoint", str(tmp_path / "nowhere.pt"), "--input_height", "64"]
+    argv += ["--input_width", "128", "--batch_size", "2", "--workers", "0", "--num_threads", "1"]
     assert main(argv) == 2
     assert "nowhere.pt does not exist" in capsys.readouterr().err
 
@@ -156,11 +128,10 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(prepared_root, tmp_pa
 
 def test_evaluate_cli_writes_json_markdown_and_pngs(teacher_run, prepared_root, tmp_path, capsys):
     run_dir, _ = teacher_run
-    argv = [
-        "evaluate", "--checkpoint", str(run_dir / "best.pt"), "--data", str(prepared_root),
-        "--split", "val", "--max-images", "1", "--json", str(tmp_path / "m.json"),
-        "--markdown", str(tmp_path / "m.md"), "--save-png", str(tmp_path / "png"), "--device", "cpu",
-    ]  # fmt: skip
+    argv = ["evaluate", "--checkpoint", str(run_dir / "best.pt"), "--data", str(prepared_root)]
+    argv += ["--split", "val", "--max-images", "1", "--json", str(tmp_path / "m.json")]
+    argv += ["--markdown", str(tmp_path / "m.md"), "--save-png", str(tmp_path / "png")]
+    argv += ["--device", "cpu"]
     assert main(argv) == 0
     report = json.loads((tmp_path / "m.json").read_text())
     assert report["arch"] == "cafnet" and report["split"] == "val"

@@ -1,0 +1,1 @@
+"""The end-to-end demo (`lircdepth demo`): it spans the core and ROS, so it lives here."""
