@@ -131,14 +131,16 @@ def test_sigterm_to_ros2_launch_ends_the_node(launched):
 
 
 def _lifecycle(env, *args: str) -> str:
-    """`ros2 lifecycle ...` on the node, retried while discovery has not seen it."""
+    """`ros2 lifecycle ...` on the node, retried while discovery has not seen it or its
+    lifecycle services."""
     deadline = time.monotonic() + 60
     while True:
         result = subprocess.run(
             [ROS2, "lifecycle", *args], env=env, capture_output=True, text=True, timeout=60
         )
         output = result.stdout + result.stderr
-        if "not found" not in output.lower() or time.monotonic() > deadline:
+        not_yet = ("not found", "exception while calling service")
+        if not any(text in output.lower() for text in not_yet) or time.monotonic() > deadline:
             return output
         time.sleep(1)
 

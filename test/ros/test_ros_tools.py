@@ -83,15 +83,26 @@ def write_params(path: Path, checkpoint: Path, **sections: dict) -> Path:
     return path
 
 
-def param(env, name: str, *args: str) -> str:
-    """`ros2 param VERB /lircdepth_node NAME ...`, retried while discovery has not seen the node."""
-    deadline = time.monotonic() + 20
+# What `ros2 param` prints when discovery has not yet seen the node or its parameter
+# services (each call is a new participant that waits 5 s for them: slow on a loaded
+# machine, above all under Jazzy's Fast DDS 2).
+NOT_YET_SEEN = ("Node not found", "Wait for service timed out", "Exception while calling")
+
+
+def param_call(env, *args: str) -> str:
+    """`ros2 param ARGS...` (stdout, then stderr), retried for 30 s while the node is not yet seen."""
+    deadline = time.monotonic() + 30
     while True:
-        result = ros2(env, "param", *args[:1], "/lircdepth_node", name, *args[1:])
+        result = ros2(env, "param", *args)
         output = result.stdout + result.stderr
-        if "Node not found" not in output or time.monotonic() > deadline:
+        if not any(text in output for text in NOT_YET_SEEN) or time.monotonic() > deadline:
             return output
         time.sleep(1)
+
+
+def param(env, name: str, *args: str) -> str:
+    """`ros2 param VERB /lircdepth_node NAME ...`."""
+    return param_call(env, *args[:1], "/lircdepth_node", name, *args[1:])
 
 
 # --- the package is found by ros2 after scripts/setup.sh ----------------------------------------
@@ -148,7 +159,7 @@ def test_launch_remaps_params_file_and_scoped_profile(launched):
 
 def test_param_dump_get_describe_every_parameter(launched):
     """a parameter declared without a value broke get/dump for the whole node."""
-    dump = ros2(launched.env, "param", "dump", "/lircdepth_node").stdout
+    dump = param_call(launched.env, "dump", "/lircdepth_node")
     assert "translation: []" in dump and "slop: 0.04" in dump and "method: message_filters" in dump
     assert "Double values are: []" in param(launched.env, "extrinsic.translation", "get")
     slop = param(launched.env, "sync.slop", "describe")
