@@ -27,7 +27,8 @@ Processes
   `spawn` a command in its own process group and `interrupt` it as Ctrl-C in a terminal
   would; `node_args` for `python -m lircdepth_ros.launcher`, `start_cpu_node` for the
   torch-on-CPU node most tests run, `full_rig_params` for it on the whole rig;
-  `wait_for_text` until a log shows a line.
+  `wait_for_text` until a log shows a line; `ros2_until_seen` runs a `ros2 param`/`lifecycle`
+  command again while the node is not yet discovered.
 
 Import with `from test.helpers.ros_env import ...` (pytest's importlib mode puts the test
 folders under the package name `test`).
@@ -174,3 +175,25 @@ def domain_env() -> dict[str, str]:
     """Only a fresh ROS_DOMAIN_ID: for a command that otherwise runs in this process's
     environment."""
     return {"ROS_DOMAIN_ID": str(next_domain())}
+
+
+# What `ros2 param` and `ros2 lifecycle` print while discovery has not yet seen the node or its
+# services (each call is a new participant that waits 5 s for them: slow on a loaded machine,
+# above all under Jazzy's Fast DDS 2, where `param dump` then prints nothing on stdout).
+NOT_YET_SEEN = ("node not found", "wait for service timed out", "exception while calling")
+
+
+def ros2_until_seen(env: dict[str, str], *args: str, patience: float = 30) -> str:
+    """`ros2 ARGS...` (stdout, then stderr), run again for `patience` seconds while its output
+    says the node or its services are not yet seen."""
+    deadline = time.monotonic() + patience
+    while True:
+        result = subprocess.run(
+            [ROS2, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        output = result.stdout + result.stderr
+        if not any(text in output.lower() for text in NOT_YET_SEEN):
+            return output
+        if time.monotonic() > deadline:
+            return output
+        time.sleep(1)

@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ try:
 except ImportError as missing:
     pytest.skip(f"real ROS 2 tools not importable ({missing.name})", allow_module_level=True)
 
-from test.helpers.ros_env import ROS2, sourced_env, spawn, wait_for_text
+from test.helpers.ros_env import ROS2, ros2_until_seen, sourced_env, spawn, wait_for_text
 
 pytestmark = pytest.mark.ros
 
@@ -131,18 +130,8 @@ def test_sigterm_to_ros2_launch_ends_the_node(launched):
 
 
 def _lifecycle(env, *args: str) -> str:
-    """`ros2 lifecycle ...` on the node, retried while discovery has not seen it or its
-    lifecycle services."""
-    deadline = time.monotonic() + 60
-    while True:
-        result = subprocess.run(
-            [ROS2, "lifecycle", *args], env=env, capture_output=True, text=True, timeout=60
-        )
-        output = result.stdout + result.stderr
-        not_yet = ("not found", "exception while calling service")
-        if not any(text in output.lower() for text in not_yet) or time.monotonic() > deadline:
-            return output
-        time.sleep(1)
+    """`ros2 lifecycle ...` on the node, run again while discovery has not seen it."""
+    return ros2_until_seen(env, "lifecycle", *args, patience=60)
 
 
 def test_managed_node_configure_activate_deactivate_cleanup(

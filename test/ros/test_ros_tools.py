@@ -19,7 +19,15 @@ import numpy as np
 import pytest
 
 from lircdepth_ros.compat import profile_env
-from test.helpers.ros_env import PREFIX, ROS2, interrupt, sourced_env, spawn, wait_for_text
+from test.helpers.ros_env import (
+    PREFIX,
+    ROS2,
+    interrupt,
+    ros2_until_seen,
+    sourced_env,
+    spawn,
+    wait_for_text,
+)
 
 try:
     import launch_ros  # noqa: F401
@@ -83,26 +91,9 @@ def write_params(path: Path, checkpoint: Path, **sections: dict) -> Path:
     return path
 
 
-# What `ros2 param` prints when discovery has not yet seen the node or its parameter
-# services (each call is a new participant that waits 5 s for them: slow on a loaded
-# machine, above all under Jazzy's Fast DDS 2).
-NOT_YET_SEEN = ("Node not found", "Wait for service timed out", "Exception while calling")
-
-
-def param_call(env, *args: str) -> str:
-    """`ros2 param ARGS...` (stdout, then stderr), retried for 30 s while the node is not yet seen."""
-    deadline = time.monotonic() + 30
-    while True:
-        result = ros2(env, "param", *args)
-        output = result.stdout + result.stderr
-        if not any(text in output for text in NOT_YET_SEEN) or time.monotonic() > deadline:
-            return output
-        time.sleep(1)
-
-
 def param(env, name: str, *args: str) -> str:
     """`ros2 param VERB /lircdepth_node NAME ...`."""
-    return param_call(env, *args[:1], "/lircdepth_node", name, *args[1:])
+    return ros2_until_seen(env, "param", *args[:1], "/lircdepth_node", name, *args[1:])
 
 
 # --- the package is found by ros2 after scripts/setup.sh ----------------------------------------
@@ -159,7 +150,7 @@ def test_launch_remaps_params_file_and_scoped_profile(launched):
 
 def test_param_dump_get_describe_every_parameter(launched):
     """a parameter declared without a value broke get/dump for the whole node."""
-    dump = param_call(launched.env, "dump", "/lircdepth_node")
+    dump = ros2_until_seen(launched.env, "param", "dump", "/lircdepth_node")
     assert "translation: []" in dump and "slop: 0.04" in dump and "method: message_filters" in dump
     assert "Double values are: []" in param(launched.env, "extrinsic.translation", "get")
     slop = param(launched.env, "sync.slop", "describe")
